@@ -1,0 +1,84 @@
+"""The interface every app implements, and the run context the CLI hands to it.
+
+An app contributes four things:
+
+* ``config_class`` — a frozen dataclass (see :mod:`hpcmc.config`) for its ``[<app>]`` table;
+* :meth:`App.make_problem` — the transport side (a :class:`~hpcmc.runtime.problem.Problem`
+  built on every rank), or ``None`` for an app without transport (``lem``);
+* :meth:`App.run` — the master-side driver: it calls ``ctx.simulate(task)`` (the one dispatch
+  path, shared with the gateway) as often as its optimizer or study needs and writes its
+  groups into ``ctx.results``;
+* :meth:`App.task_from_request` — how a gateway ``simulate`` request for this app becomes a
+  :class:`~hpcmc.runtime.task.Task`.
+"""
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from hpcmc.runtime.task import Task, TaskResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hpcmc.config import Job
+    from hpcmc.io.results import ResultsWriter
+    from hpcmc.runtime.problem import Problem
+
+__all__ = ["App", "RunContext"]
+
+
+@dataclasses.dataclass
+class RunContext:
+    """What a driver gets on the master.
+
+    Attributes
+    ----------
+    job : Job
+        The validated job.
+    simulate : callable
+        ``simulate(task) -> TaskResult``: run a task on all ranks and reduce its tallies.
+    results : ResultsWriter
+        The open results file (HDF5).
+    n_ranks : int
+        Ranks in the job (1 = everything in this process).
+    log : callable
+        ``log(message)`` prints on the master unless the run is quiet.
+    quiet : bool
+    """
+
+    job: "Job"
+    simulate: Callable[[Task], TaskResult]
+    results: "ResultsWriter"
+    n_ranks: int
+    log: Callable[[str], None]
+    quiet: bool = False
+    resume: bool = False
+    extra: dict = dataclasses.field(default_factory=dict)
+
+
+class App(abc.ABC):
+    """Base class of an hpcmc app (one instance per process)."""
+
+    #: App name as written in ``[job] app = ...`` and in ``Task.app``.
+    name: str = ""
+    #: Frozen dataclass validating the app's ``[<name>]`` table (or ``None`` if it has none).
+    config_class: Optional[type] = None
+
+    def make_problem(self, job: "Job") -> Optional["Problem"]:
+        """The transport problem for ``job`` (on every rank), or ``None`` without transport."""
+        return None
+
+    @abc.abstractmethod
+    def run(self, job: "Job", ctx: RunContext) -> None:
+        """The master-side driver of ``hpcmc run``."""
+
+    def task_from_request(self, job: "Job", fields: dict[str, Any]) -> Task:
+        """A task from the fields of this app's gateway ``simulate`` request.
+
+        Raise ``ValueError`` naming the field and its value for anything out of range.
+        """
+        raise ValueError(f"app {self.name!r} does not accept simulate requests over the gateway")
+
+    def plot(self, results_path: str, outdir: str) -> list[str]:
+        """Make the app's plots from a results file; return the paths written."""
+        return []

@@ -1,0 +1,77 @@
+"""Numba kernel of the selftest: exponential free paths in a slab.
+
+A particle enters a slab of thickness ``L`` at depth 0 and travels a free path
+``s = −ln(ξ)/μ`` (ξ uniform in (0, 1), stream ``"transport"``). Scores per history:
+
+* ``first_interaction[i] = 1`` if ``s`` falls in depth bin ``i`` of ``[0, L]`` (uniform bins);
+  expectation ``exp(−μ a_i) − exp(−μ b_i)``;
+* ``track_length = min(s, L)``  [cm]; expectation ``(1 − e^{−μL})/μ``;
+* ``transmitted = 1`` if ``s ≥ L``; expectation ``e^{−μL}``.
+
+Cost knob: each history first makes ``work · 10^(decades · η)`` extra draws on stream
+``"cost"`` (η uniform), so history costs can differ by ``decades`` orders of magnitude —
+the case self-scheduling exists for. The extra draws do not touch the scored stream.
+"""
+import math
+
+import numba as nb
+import numpy as np
+
+from hpcmc.runtime.rng import rng_next, rng_seed, rng_uniform
+from hpcmc.runtime.tally import fx_add
+
+
+@nb.njit(cache=True)
+def slab_chunk(seed, first, n, mu_per_cm, thickness_cm, n_bins, work, decades,
+               stream_transport, stream_cost,
+               fi_sum, fi_sq, tl_sum, tl_sq, tr_sum, tr_sq):
+    """Run histories ``first .. first+n−1``; add their scores to the fixed-point sums.
+
+    Parameters
+    ----------
+    seed, first, n : int
+        Task seed, global index of the first history, number of histories.
+    mu_per_cm : float
+        Attenuation coefficient μ  [1/cm].
+    thickness_cm : float
+        Slab thickness L  [cm].
+    n_bins : int
+        Depth bins of the first-interaction tally.
+    work : int
+        Base number of extra random draws per history (cost knob).
+    decades : float
+        Spread of the per-history cost in orders of magnitude.
+    stream_transport, stream_cost : uint64
+        Keys of the named sub-streams.
+    fi_sum, fi_sq, tl_sum, tl_sq, tr_sum, tr_sq : int64[:, N_LIMBS]
+        Fixed-point accumulators of the three tallies (Σx, Σx²).
+
+    Returns
+    -------
+    int
+        Total number of extra draws made (a checksum of the work done).
+    """
+    st = np.zeros(2, dtype=np.uint64)
+    sc = np.zeros(2, dtype=np.uint64)
+    checksum = 0
+    for k in range(n):
+        h = first + k
+        if work > 0:
+            rng_seed(sc, seed, h, stream_cost)
+            n_extra = int(work * 10.0 ** (decades * rng_uniform(sc)))
+            for _ in range(n_extra):
+                checksum += rng_next(sc) & np.uint64(1)
+        rng_seed(st, seed, h, stream_transport)
+        s = -math.log(rng_uniform(st)) / mu_per_cm
+        if s < thickness_cm:
+            i = min(int(s / thickness_cm * n_bins), n_bins - 1)
+            fx_add(fi_sum[i], 1.0)
+            fx_add(fi_sq[i], 1.0)
+            fx_add(tl_sum[0], s)
+            fx_add(tl_sq[0], s * s)
+        else:
+            fx_add(tl_sum[0], thickness_cm)
+            fx_add(tl_sq[0], thickness_cm * thickness_cm)
+            fx_add(tr_sum[0], 1.0)
+            fx_add(tr_sq[0], 1.0)
+    return checksum

@@ -1,0 +1,386 @@
+"""The ``hpcmc`` command: run | serve | submit | plot | info.
+
+Every rank of an MPI job runs the same command. Rank 0 (the master) reads and validates the
+job and broadcasts its text; workers build the same problem and serve chunks until the master
+releases them. Exit status: 0 success, 2 bad input (job file, arguments, existing output), 1
+any other failure — on any rank, which then ends the whole job (see
+:mod:`hpcmc.runtime.scheduler`).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Optional
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed without a traceback, exit status 2."""
+
+
+def _log_fn(quiet: bool):
+    def log(message: str) -> None:
+        if not quiet:
+            print(message, flush=True)
+
+    return log
+
+
+def _read_key(path: str, what: str) -> Optional[bytes]:
+    if not path:
+        return None
+    try:
+        key = Path(path).read_bytes().strip()
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot read key file {path!r}: {exc.strerror}") from None
+    if len(key) < 16:
+        raise UsageError(f"{what}: key file {path!r} holds {len(key)} bytes; use at least 16 (e.g. `openssl rand -hex 32 > {path}`)")
+    return key
+
+
+# --------------------------------------------------------------------------------------
+def _startup(args, comm, *, output_check: bool):
+    """Rank 0 validates the job (and the output path); every rank gets the same Job.
+
+    Returns ``(job, app, statepoint)``; raises UsageError on every rank for bad input.
+    """
+    from hpcmc.config import ConfigError, load_job, parse_job
+
+    payload = None
+    if comm.rank == 0:
+        try:
+            job = load_job(args.job)
+            statepoint = _check_output(args, job) if output_check else None
+            payload = ("ok", job.text, statepoint)
+        except (ConfigError, UsageError, FileNotFoundError, ValueError) as exc:
+            payload = ("error", str(exc), None)
+    payload = comm.bcast(payload, root=0)
+    if payload[0] == "error":
+        raise UsageError(payload[1])
+    from hpcmc.apps import get_app
+
+    job = parse_job(payload[1], str(args.job))
+    return job, get_app(job.app_name), payload[2]
+
+
+def _output_path(args, job) -> str:
+    return args.output or job.job.output
+
+
+def _check_output(args, job):
+    """Refuse to overwrite results unless --force; load the statepoint for --resume."""
+    from hpcmc.io.statepoint import read_statepoint, statepoint_path
+
+    out = _output_path(args, job)
+    sp_path = statepoint_path(out)
+    if getattr(args, "resume", False):
+        if not os.path.exists(sp_path):
+            raise UsageError(f"--resume: no statepoint {sp_path} (a run writing {out} leaves one while it is unfinished)")
+        sp = read_statepoint(sp_path)
+        if sp.job_text != job.text:
+            raise UsageError(f"--resume: {sp_path} was written by a different job text than {args.job}; "
+                             "resume only with the job file the run started with")
+        return sp
+    if os.path.exists(out) and not getattr(args, "force", False):
+        raise UsageError(f"{out} exists; choose another -o or pass --force to overwrite it")
+    if os.path.exists(sp_path) and not getattr(args, "force", False):
+        raise UsageError(f"{sp_path} exists: an earlier run was interrupted. Continue it with --resume, "
+                         "or pass --force to start over")
+    return None
+
+
+def _fail(comm, exc: BaseException) -> int:
+    """Report a failure on this rank; under MPI with several ranks, end the whole job."""
+    from hpcmc.runtime.comm import abort
+
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    if comm.size > 1:
+        abort(comm, f"hpcmc: rank {comm.rank} failed: {text}\n{traceback.format_exc()}")
+    print(f"hpcmc: error: {text}", file=sys.stderr)
+    if os.environ.get("HPCMC_DEBUG"):
+        traceback.print_exc()
+    return EXIT_FAILURE
+
+
+def _with_comm(fn):
+    """Run ``fn(args, comm)`` on every rank with hpcmc's exit-status rules."""
+
+    def wrapped(args) -> int:
+        from hpcmc.runtime.comm import get_world
+
+        comm = get_world()
+        try:
+            return fn(args, comm)
+        except UsageError as exc:
+            if comm.rank == 0:
+                print(f"hpcmc: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            if comm.size > 1:
+                from hpcmc.runtime.comm import abort
+
+                abort(comm, f"hpcmc: rank {comm.rank} interrupted", 130)
+            return 130
+        except BaseException as exc:  # noqa: BLE001
+            return _fail(comm, exc)
+
+    return wrapped
+
+
+def _make_master(job, problem, comm, *, output: str, quiet: bool, statepoint_ref: dict):
+    from hpcmc.io.statepoint import statepoint_path, write_statepoint
+    from hpcmc.runtime.progress import Progress
+    from hpcmc.runtime.scheduler import Master
+
+    sp_path = statepoint_path(output)
+
+    def on_checkpoint(task, done, tallies):
+        write_statepoint(sp_path, job.text, job.app_name, task, done, tallies, statepoint_ref.get("app_state"))
+
+    return Master(
+        comm,
+        problem,
+        checkpoint_interval_s=job.job.checkpoint_interval_s,
+        on_checkpoint=on_checkpoint,
+        on_progress=Progress(job.app_name, quiet=quiet),
+    )
+
+
+@_with_comm
+def cmd_run(args, comm) -> int:
+    from hpcmc.apps.base import RunContext
+    from hpcmc.io.results import ResultsWriter, provenance
+    from hpcmc.io.statepoint import statepoint_path
+    from hpcmc.runtime.progress import is_quiet_env
+    from hpcmc.runtime.scheduler import worker_loop
+
+    t_start = time.perf_counter()
+    job, app, statepoint = _startup(args, comm, output_check=True)
+    problem = app.make_problem(job)
+    if comm.rank != 0:
+        if problem is not None:
+            worker_loop(comm, problem)
+        return EXIT_OK
+    quiet = args.quiet  # CI silences only the progress line, not the few log lines
+    output = _output_path(args, job)
+    state: dict = {}
+    master = (_make_master(job, problem, comm, output=output, quiet=quiet or is_quiet_env(), statepoint_ref=state)
+              if problem else None)
+
+    def simulate(task):
+        if master is None:
+            raise RuntimeError(f"app {job.app_name!r} runs no transport; it cannot simulate tasks")
+        resume = None
+        if statepoint is not None and statepoint.task == task:
+            resume = (statepoint.histories_done, statepoint.packed_sums)
+        t0 = time.perf_counter()
+        result = master.simulate(task, resume)
+        writer.add_timing("simulate", time.perf_counter() - t0)
+        return result
+
+    log = _log_fn(quiet)
+    prov = provenance(comm.size, job.job.seed, " ".join(sys.argv))
+    writer = ResultsWriter(output, job.text, job.app_name, prov)
+    writer.add_timing("startup", time.perf_counter() - t_start)
+    try:
+        ctx = RunContext(job=job, simulate=simulate, results=writer, n_ranks=comm.size, log=log,
+                         quiet=quiet, resume=statepoint is not None, extra=state)
+        if statepoint is not None:
+            log(f"hpcmc: resuming from {statepoint_path(output)} at history {statepoint.histories_done:,}")
+        app.run(job, ctx)
+    except BaseException:
+        writer.abandon()  # keep no half-written file under the final name; the statepoint stays
+        raise
+    if master is not None:
+        master.shutdown()
+    path = writer.close()
+    sp = statepoint_path(output)
+    if os.path.exists(sp):
+        os.remove(sp)  # the task finished; its partial state is obsolete
+    log(f"hpcmc: wrote {path}")
+    return EXIT_OK
+
+
+@_with_comm
+def cmd_serve(args, comm) -> int:
+    from hpcmc.gateway import GatewayServer
+    from hpcmc.runtime.scheduler import Master, worker_loop
+
+    job, app, _ = _startup(args, comm, output_check=False)
+    problem = app.make_problem(job)
+    if problem is None:
+        raise UsageError(f"app {job.app_name!r} runs no transport; there is nothing to serve")
+    if comm.rank != 0:
+        worker_loop(comm, problem)
+        return EXIT_OK
+    quiet = args.quiet
+    master = Master(comm, problem)
+    t_up = time.time()
+    served = {"n": 0}
+
+    def dispatch(member: str, fields: dict):
+        task = app.task_from_request(job, fields)
+        result = master.simulate(task)
+        served["n"] += 1
+        return result
+
+    def status_info() -> dict:
+        return {"app": job.app_name, "n_ranks": comm.size, "uptime_s": time.time() - t_up,
+                "requests_served": served["n"]}
+
+    bind = args.bind or job.gateway.bind
+    key = _read_key(args.auth_key_file or job.gateway.auth_key_file, "gateway.auth_key_file")
+    try:
+        server = GatewayServer(bind=bind, app_name=job.app_name, dispatch=dispatch, status_info=status_info,
+                               auth_key=key, max_message_bytes=job.gateway.max_message_bytes)
+    except ValueError as exc:
+        master.shutdown()
+        raise UsageError(str(exc)) from None
+    _log_fn(quiet)(f"hpcmc: serving {job.app_name} on {bind} with {comm.size} rank(s); "
+                   f"stop with `hpcmc submit {bind} shutdown`")
+    try:
+        server.serve_forever()
+    finally:
+        server.close()
+        master.shutdown()
+    return EXIT_OK
+
+
+def cmd_submit(args) -> int:
+    from hpcmc.gateway import Client, GatewayError
+
+    key = _read_key(args.auth_key_file, "--auth-key-file") if args.auth_key_file else None
+    fields = {}
+    for item in args.field or []:
+        if "=" not in item:
+            raise UsageError(f"--field must be NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        fields[k] = float(v) if any(c in v for c in ".eE") else int(v)
+    with Client(args.url, auth_key=key, timeout_s=args.timeout_s) as client:
+        try:
+            if args.action == "status":
+                for k, v in client.status().items():
+                    print(f"{k}: {v}")
+            elif args.action == "shutdown":
+                client.shutdown()
+                print(f"hpcmc: {args.url} is shutting down")
+            else:
+                if not args.app:
+                    raise UsageError("simulate needs --app (the app the server runs)")
+                result = client.simulate(args.app, **fields)
+                for name, t in result.tallies.items():
+                    print(f"{name} [{t.unit}]: n={t.n:,}  mean={_short(t.mean)}  std={_short(t.std)}")
+                print(f"wall time {result.wall_time_s:.3f} s on {result.n_ranks} rank(s)")
+                if args.output:
+                    _write_submit_result(args.output, result)
+                    print(f"hpcmc: wrote {args.output}")
+        except GatewayError as exc:
+            print(f"hpcmc: server replied {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _short(a) -> str:
+    import numpy as np
+
+    a = np.asarray(a).ravel()
+    body = np.array2string(a[:6], precision=4, separator=", ")
+    return body if a.size <= 6 else body[:-1] + f", … ({a.size} values)]"
+
+
+def _write_submit_result(path: str, result) -> None:
+    from hpcmc.io.results import ResultsWriter, provenance
+
+    with ResultsWriter(path, "", result.task.app, provenance(result.n_ranks, result.task.seed, " ".join(sys.argv))) as w:
+        w.write_result(result)
+
+
+def cmd_plot(args) -> int:
+    from hpcmc.io.plots import plot_results
+
+    paths = plot_results(args.results, args.outdir)
+    for p in paths:
+        print(p)
+    return EXIT_OK
+
+
+def cmd_info(args) -> int:
+    from hpcmc.info import collect_info
+
+    for k, v in collect_info().items():
+        print(f"{k:22s} {v}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    from hpcmc import __version__
+
+    p = argparse.ArgumentParser(prog="hpcmc", description="MPI-parallel Monte Carlo transport driven by Python optimizers.")
+    p.add_argument("--version", action="version", version=f"hpcmc {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a job file (under mpiexec for several ranks)")
+    r.add_argument("job", help="job file (TOML)")
+    r.add_argument("-o", "--output", help="results file (HDF5); default: [job] output")
+    r.add_argument("--resume", action="store_true", help="continue an interrupted run from its statepoint")
+    r.add_argument("--force", action="store_true", help="overwrite an existing results file / discard a statepoint")
+    r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("serve", help="serve simulate requests over TCP (ZeroMQ + protobuf)")
+    s.add_argument("job", help="job file (TOML) whose app is served")
+    s.add_argument("--bind", help="ZeroMQ endpoint, default [gateway] bind (tcp://127.0.0.1:5555)")
+    s.add_argument("--auth-key-file", default="", help="shared HMAC key file (required off loopback)")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_serve)
+
+    c = sub.add_parser("submit", help="talk to a running `hpcmc serve`")
+    c.add_argument("url", help="server endpoint, e.g. tcp://127.0.0.1:5555")
+    c.add_argument("action", choices=["status", "simulate", "shutdown"])
+    c.add_argument("--app", help="app of a simulate request (selftest, gnp, ...)")
+    c.add_argument("--field", action="append", metavar="NAME=VALUE",
+                   help="request field, e.g. --field n_primaries=100000 --field b_lower_nm=0")
+    c.add_argument("-o", "--output", help="write the reply's tallies to this results file")
+    c.add_argument("--auth-key-file", default="", help="shared HMAC key file")
+    c.add_argument("--timeout-s", type=float, default=None, help="give up after this many seconds")
+    c.set_defaults(func=lambda a: _plain(cmd_submit, a))
+
+    pl = sub.add_parser("plot", help="plot a results file")
+    pl.add_argument("results", help="results file (HDF5)")
+    pl.add_argument("-o", "--outdir", default=None, help="directory for the PNGs (default: beside the file)")
+    pl.set_defaults(func=lambda a: _plain(cmd_plot, a))
+
+    i = sub.add_parser("info", help="versions, MPI library, numba threading layer")
+    i.set_defaults(func=lambda a: _plain(cmd_info, a))
+    return p
+
+
+def _plain(fn, args) -> int:
+    """Commands that run in one process: usage errors exit 2, others 1, no traceback."""
+    try:
+        return fn(args)
+    except UsageError as exc:
+        print(f"hpcmc: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (FileNotFoundError, ValueError, TimeoutError, ConnectionError) as exc:
+        print(f"hpcmc: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""The results file (HDF5): schema, writer and checked reader.
+
+Layout (``FILETYPE = "hpcmc-results"``, ``VERSION = (1, 0)``)::
+
+    /                      attrs: filetype, version, hpcmc_version, app, created_utc
+    /config                the job file's text (string dataset)
+    /provenance            attrs: git_sha, n_ranks, seed, host, command, python, numpy,
+                           numba, mpi_library...; /provenance/timings_s attrs: per phase [s]
+    /tallies/<name>/       sum, sum_sq (per-history raw sums), n, mean, std (standard error
+                           of the mean), edges/<axis>; attrs: unit, description
+    /<app>/...             app groups (e.g. /optimizer/iteration_<k>/...)
+
+Readers call :func:`open_results`, which checks ``filetype`` and ``version`` and refuses other
+files with a message naming what it found. Statepoints (:mod:`hpcmc.io.statepoint`) use the
+same layout with their own filetype.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import socket
+from pathlib import Path
+from typing import Any, Optional
+
+import h5py
+import numpy as np
+
+from hpcmc.runtime.task import TallyResult, TaskResult
+
+__all__ = [
+    "FILETYPE",
+    "VERSION",
+    "ResultsWriter",
+    "open_results",
+    "check_file",
+    "read_tally",
+    "FileFormatError",
+    "write_tally_result",
+]
+
+FILETYPE = "hpcmc-results"
+VERSION = (1, 0)
+
+
+class FileFormatError(ValueError):
+    """A file is not the hpcmc file it was expected to be (wrong filetype or version)."""
+
+
+def _hpcmc_version() -> str:
+    from hpcmc import __version__
+
+    return __version__
+
+
+def stamp(h5: h5py.File, filetype: str, version: tuple[int, int], app: str) -> None:
+    """Write the root attributes every hpcmc file carries."""
+    h5.attrs["filetype"] = filetype
+    h5.attrs["version"] = np.array(version, dtype=np.int64)
+    h5.attrs["hpcmc_version"] = _hpcmc_version()
+    h5.attrs["app"] = app
+    h5.attrs["created_utc"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def check_file(h5: h5py.File, filetype: str, version: tuple[int, int], path: str) -> None:
+    """Refuse a file whose ``filetype`` differs or whose major ``version`` differs."""
+    found = h5.attrs.get("filetype")
+    if isinstance(found, bytes):
+        found = found.decode()
+    if found != filetype:
+        raise FileFormatError(f"{path}: not an {filetype} file (filetype attribute is {found!r})")
+    ver = tuple(int(v) for v in h5.attrs.get("version", ()))
+    if len(ver) != 2 or ver[0] != version[0] or ver[1] > version[1]:
+        raise FileFormatError(
+            f"{path}: {filetype} version {ver} cannot be read by this hpcmc (reads {version[0]}.0–{version[0]}.{version[1]})"
+        )
+
+
+def write_tally_result(group: h5py.Group, result: TallyResult, description: str = "") -> h5py.Group:
+    """Write one reduced tally into ``group/<name>``."""
+    if result.name in group:
+        del group[result.name]
+    g = group.create_group(result.name)
+    g.attrs["unit"] = result.unit
+    g.attrs["description"] = description
+    g.attrs["std_is"] = "standard error of the per-history mean"
+    g["sum"] = result.sum
+    g["sum_sq"] = result.sum_sq
+    g["n"] = np.int64(result.n)
+    g["mean"] = result.mean
+    g["std"] = result.std
+    eg = g.create_group("edges")
+    for axis, values in result.edges.items():
+        eg[axis] = np.asarray(values, dtype=float)
+    return g
+
+
+def read_tally(group: h5py.Group) -> TallyResult:
+    """Read a tally group written by :func:`write_tally_result`."""
+    edges = {k: group["edges"][k][()] for k in group["edges"]} if "edges" in group else {}
+    return TallyResult(
+        name=Path(group.name).name,
+        unit=str(group.attrs.get("unit", "")),
+        mean=group["mean"][()],
+        std=group["std"][()],
+        n=int(group["n"][()]),
+        edges=edges,
+        sum=group["sum"][()],
+        sum_sq=group["sum_sq"][()],
+    )
+
+
+def _git_sha() -> str:
+    """The git commit of the hpcmc source tree, if it is a checkout (else '')."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    sha = out.stdout.strip() if out.returncode == 0 else ""
+    if sha:
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5)
+        if dirty.returncode == 0 and dirty.stdout.strip():
+            sha += "-dirty"
+    return sha
+
+
+def provenance(n_ranks: int, seed: int, command: str = "") -> dict[str, Any]:
+    """What made a file: code version, machine, ranks, seed, library versions."""
+    import platform
+
+    import numba
+
+    info = {
+        "hpcmc_version": _hpcmc_version(),
+        "git_sha": _git_sha(),
+        "n_ranks": n_ranks,
+        "seed": seed,
+        "host": socket.gethostname(),
+        "command": command,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "h5py": h5py.__version__,
+        "pid": os.getpid(),
+    }
+    if n_ranks > 1 or "mpi4py" in __import__("sys").modules:
+        try:
+            from mpi4py import MPI
+
+            info["mpi_library"] = MPI.Get_library_version().splitlines()[0].strip()
+        except Exception:  # noqa: BLE001 - provenance is best effort
+            pass
+    return info
+
+
+class ResultsWriter:
+    """An open results file on the master.
+
+    The file is written under a temporary name and moved into place by :meth:`close`, so an
+    interrupted run never leaves a half-written file under the final name (statepoints carry
+    the partial state instead).
+
+    Parameters
+    ----------
+    path : str
+        Final path of the results file.
+    job_text : str
+        The job file's text, stored in ``/config``.
+    app : str
+    prov : dict
+        Provenance attributes (see :func:`provenance`).
+    """
+
+    def __init__(self, path: str, job_text: str, app: str, prov: dict[str, Any]):
+        self.path = str(path)
+        self._tmp = f"{self.path}.partial"
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.h5 = h5py.File(self._tmp, "w")
+        stamp(self.h5, FILETYPE, VERSION, app)
+        self.h5["config"] = job_text
+        g = self.h5.create_group("provenance")
+        for k, v in prov.items():
+            g.attrs[k] = v
+        g.create_group("timings_s")
+        self.h5.create_group("tallies")
+        self.timings: dict[str, float] = {}
+
+    def add_timing(self, phase: str, seconds: float) -> None:
+        """Accumulate wall time of a phase (``startup``, ``simulate``, ``write``...)  [s]."""
+        self.timings[phase] = self.timings.get(phase, 0.0) + float(seconds)
+
+    def write_result(self, result: TaskResult, group: str = "tallies", descriptions: Optional[dict] = None) -> h5py.Group:
+        """Write every tally of a task result into ``/<group>/``, with the task as attributes."""
+        g = self.h5.require_group(group)
+        g.attrs["task"] = result.task.to_json()
+        g.attrs["wall_time_s"] = result.wall_time_s
+        g.attrs["n_ranks"] = result.n_ranks
+        g.attrs["master_cpu_fraction"] = result.master_cpu_fraction
+        for name, tally in result.tallies.items():
+            write_tally_result(g, tally, (descriptions or {}).get(name, ""))
+        self.h5.flush()
+        return g
+
+    def group(self, name: str) -> h5py.Group:
+        """An app group (created if needed)."""
+        return self.h5.require_group(name)
+
+    def close(self) -> str:
+        """Write the timings, close, and move the file into place; return its path."""
+        if self.h5 is None:
+            return self.path
+        t = self.h5["provenance/timings_s"]
+        for k, v in self.timings.items():
+            t.attrs[k] = v
+        self.h5.close()
+        self.h5 = None
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abandon(self) -> None:
+        """Close without moving into place (the run failed); the partial file is kept as ``*.partial``."""
+        if self.h5 is not None:
+            self.h5.close()
+            self.h5 = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            self.close()
+        else:
+            self.abandon()
+
+
+def open_results(path: str) -> h5py.File:
+    """Open a results file read-only after checking its filetype and version."""
+    try:
+        h5 = h5py.File(path, "r")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such results file") from None
+    except OSError as exc:
+        raise FileFormatError(f"{path}: not an HDF5 file ({exc})") from None
+    try:
+        check_file(h5, FILETYPE, VERSION, path)
+    except FileFormatError:
+        h5.close()
+        raise
+    return h5

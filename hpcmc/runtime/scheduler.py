@@ -1,0 +1,309 @@
+"""Master/worker scheduling of tasks in chunks of histories.
+
+Protocol (ranks ≥ 1 are workers; rank 0 is the master and runs no histories when there are
+workers; alone, it runs them itself):
+
+1. The master sends the :class:`~hpcmc.runtime.task.Task` to every worker (``TAG_TASK``).
+2. Self-scheduling: a worker asks for work (``TAG_REQUEST``) and gets the next chunk of
+   consecutive histories (``TAG_CHUNK``) until the master closes the *round* (``TAG_ROUND_END``,
+   carrying whether this was the task's last round).
+   Fast workers simply ask more often, so ranks stay busy when histories differ in cost by
+   orders of magnitude.
+3. A round closes when the chunks run out or when a statepoint is due. Every worker is then
+   parked; all ranks reduce their raw tally sums to the master with one non-blocking integer
+   ``Ireduce`` (fixed-point limbs, :mod:`hpcmc.runtime.tally`), so the result does not depend on
+   which rank ran which chunk. The master adds the round to its running sums and may write a
+   statepoint: every history before the first unissued chunk is then complete. A non-root
+   rank's ``Ireduce`` may complete before the root has joined, so a worker must not ask for
+   more work after a round: the master deals each worker its first chunk of the next round.
+4. After the last round the workers wait for the next task or ``TAG_SHUTDOWN``.
+
+A worker that raises sends ``TAG_ERROR`` with its rank and traceback; the master prints it and
+aborts the whole job (non-zero exit). If the master cannot be told within
+``ERROR_GRACE_S`` the worker aborts by itself. No wait here spins (see
+:mod:`hpcmc.runtime.comm`).
+"""
+from __future__ import annotations
+
+import collections
+import time
+import traceback
+from typing import Callable, Optional
+
+import numpy as np
+
+from hpcmc.runtime.comm import abort, wait_message, wait_request
+from hpcmc.runtime.problem import Problem
+from hpcmc.runtime.tally import (
+    MAX_CHUNK_HISTORIES,
+    N_LIMBS,
+    Tally,
+    fx_normalize,
+    make_tallies,
+    pack_all,
+    unpack_all,
+)
+from hpcmc.runtime.task import Chunk, Task, TaskResult, cut_chunks
+
+__all__ = ["Master", "worker_loop", "run_chunk_into"]
+
+TAG_TASK = 11
+TAG_REQUEST = 12
+TAG_CHUNK = 13
+TAG_ROUND_END = 14
+TAG_SHUTDOWN = 15
+TAG_ERROR = 16
+ERROR_GRACE_S = 10.0
+
+#: ``on_checkpoint(task, histories_done, tallies)``: called by the master after a round.
+CheckpointFn = Callable[[Task, int, dict], None]
+#: ``on_progress(histories_done, histories_total, elapsed_s)``.
+ProgressFn = Callable[[int, int, float], None]
+
+
+def run_chunk_into(problem: Problem, task: Task, state, chunk: Chunk, tallies: dict[str, Tally]) -> None:
+    """Run one chunk on this rank and count its histories in every tally."""
+    problem.run_chunk(task, state, chunk, tallies)
+    for tally in tallies.values():
+        tally.n += chunk.n
+        tally.normalize()
+
+
+class Master:
+    """The master's dispatch: ``simulate(task)`` → reduced :class:`TaskResult`.
+
+    The optimizer of an app and the TCP gateway both call :meth:`simulate`; it is the one
+    dispatch path of the job.
+
+    Parameters
+    ----------
+    comm
+        World communicator (:func:`hpcmc.runtime.comm.get_world`).
+    problem : Problem
+        The app's problem.
+    checkpoint_interval_s : float
+        Close a round and call ``on_checkpoint`` at least this often  [s]; ``inf`` for never.
+    on_checkpoint : callable, optional
+        Called with ``(task, histories_done, tallies)`` after a round that is not the last.
+    on_progress : callable, optional
+        Called with ``(histories_done, histories_total, elapsed_s)`` after each chunk.
+    """
+
+    def __init__(
+        self,
+        comm,
+        problem: Problem,
+        *,
+        checkpoint_interval_s: float = float("inf"),
+        on_checkpoint: Optional[CheckpointFn] = None,
+        on_progress: Optional[ProgressFn] = None,
+    ):
+        if comm.rank != 0:
+            raise RuntimeError(f"Master must run on rank 0, not rank {comm.rank}")
+        self.comm = comm
+        self.problem = problem
+        self.checkpoint_interval_s = float(checkpoint_interval_s)
+        self.on_checkpoint = on_checkpoint
+        self.on_progress = on_progress
+        self.n_workers = comm.size - 1
+        self._closed = False
+        # Load the compiled tally kernels now, not inside the first task's timing.
+        fx_normalize(np.zeros((1, N_LIMBS), dtype=np.int64))
+
+    # ------------------------------------------------------------------------------
+    def simulate(self, task: Task, resume: Optional[tuple[int, np.ndarray]] = None) -> TaskResult:
+        """Run all histories of ``task`` and return the reduced tallies.
+
+        Parameters
+        ----------
+        task : Task
+        resume : (int, ndarray), optional
+            ``(histories_done, packed_sums)`` from a statepoint of the same task: the run
+            continues at global history ``histories_done`` from those sums. The result equals an
+            uninterrupted run bit for bit.
+        """
+        if self._closed:
+            raise RuntimeError("this Master has been shut down")
+        self.problem.check_task(task)
+        if task.chunk_size > MAX_CHUNK_HISTORIES:
+            raise ValueError(f"task.chunk_size must be <= {MAX_CHUNK_HISTORIES}, got {task.chunk_size}")
+        tallies = make_tallies(self.problem.tally_specs(task))
+        start = task.first_history
+        if resume is not None:
+            start, packed = resume
+            if not task.first_history <= start <= task.end_history:
+                raise ValueError(
+                    f"statepoint histories_done={start} lies outside the task's histories "
+                    f"[{task.first_history}, {task.end_history}]"
+                )
+            unpack_all(tallies, np.asarray(packed, dtype=np.int64))
+        t0 = time.perf_counter()
+        cpu0 = time.process_time()
+        if self.n_workers == 0:
+            self._run_serial(task, start, tallies, t0)
+        else:
+            self._run_parallel(task, start, tallies, t0)
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
+        results = {name: t.result() for name, t in tallies.items()}
+        return TaskResult(
+            task=task,
+            tallies=results,
+            wall_time_s=wall,
+            n_ranks=self.comm.size,
+            master_cpu_fraction=(cpu / wall) if (wall > 0 and self.n_workers) else float("nan"),
+        )
+
+    def shutdown(self) -> None:
+        """Release the workers (they return from :func:`worker_loop`). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for w in range(1, self.comm.size):
+            self.comm.send(None, dest=w, tag=TAG_SHUTDOWN)
+
+    # ------------------------------------------------------------------------------
+    def _progress(self, done: int, task: Task, t0: float) -> None:
+        if self.on_progress is not None:
+            self.on_progress(done - task.first_history, task.n_histories, time.perf_counter() - t0)
+
+    def _run_serial(self, task: Task, start: int, tallies: dict[str, Tally], t0: float) -> None:
+        state = self.problem.prepare(task)
+        last_cp = time.perf_counter()
+        for chunk in cut_chunks(start, task.end_history, task.chunk_size):
+            run_chunk_into(self.problem, task, state, chunk, tallies)
+            done = chunk.first + chunk.n
+            self._progress(done, task, t0)
+            now = time.perf_counter()
+            if done < task.end_history and now - last_cp >= self.checkpoint_interval_s:
+                if self.on_checkpoint is not None:
+                    self.on_checkpoint(task, done, tallies)
+                last_cp = now
+
+    def _run_parallel(self, task: Task, start: int, tallies: dict[str, Tally], t0: float) -> None:
+        from mpi4py import MPI
+
+        comm = self.comm
+        for w in range(1, comm.size):
+            comm.send(task, dest=w, tag=TAG_TASK)
+        pending = collections.deque(cut_chunks(start, task.end_history, task.chunk_size))
+        st = {"issued_end": start, "completed": start, "open": True, "final": False}
+        parked: set[int] = set()
+        last_cp = time.perf_counter()
+
+        def answer(worker: int) -> None:
+            """Give ``worker`` the next chunk, or park it at the end of the round."""
+            if st["open"] and (not pending or time.perf_counter() - last_cp >= self.checkpoint_interval_s):
+                st["open"], st["final"] = False, not pending
+            if st["open"]:
+                chunk = pending.popleft()
+                st["issued_end"] = chunk.first + chunk.n
+                comm.send(chunk, dest=worker, tag=TAG_CHUNK)
+            else:
+                comm.send(st["final"], dest=worker, tag=TAG_ROUND_END)
+                parked.add(worker)
+
+        while True:
+            if len(parked) == self.n_workers:
+                # Every worker has been sent ROUND_END and joins (or has joined) the Ireduce.
+                self._reduce_round(tallies)
+                st["completed"] = st["issued_end"]
+                if st["final"]:
+                    self._progress(st["completed"], task, t0)
+                    return
+                if self.on_checkpoint is not None:
+                    self.on_checkpoint(task, st["completed"], tallies)
+                last_cp = time.perf_counter()
+                st["open"] = True
+                # A worker's Ireduce may complete before the master joins, so workers do not ask
+                # for the next round's work: the master deals it.
+                released = sorted(parked)
+                parked.clear()
+                for w in released:
+                    answer(w)
+                continue
+            status = wait_message(comm, MPI.ANY_SOURCE, MPI.ANY_TAG)
+            source, tag = status.Get_source(), status.Get_tag()
+            payload = comm.recv(source=source, tag=tag)
+            if tag == TAG_ERROR:
+                abort(comm, f"hpcmc: rank {source} failed: {payload}")
+            elif tag == TAG_REQUEST:
+                if payload is not None:  # the worker finished this many histories
+                    st["completed"] += payload
+                    self._progress(min(st["completed"], st["issued_end"]), task, t0)
+                answer(source)
+            else:
+                abort(comm, f"hpcmc: rank 0 got an unexpected message (tag {tag}) from rank {source}")
+
+    def _reduce_round(self, tallies: dict[str, Tally]) -> None:
+        """All workers are parked in the round's Ireduce: join it and add the round's sums."""
+        from mpi4py import MPI
+
+        send = np.zeros_like(pack_all(tallies))
+        recv = np.zeros_like(send)
+        wait_request(self.comm.Ireduce(send, recv, op=MPI.SUM, root=0))
+        round_tallies = {name: Tally(t.spec) for name, t in tallies.items()}
+        unpack_all(round_tallies, recv)
+        for name, t in tallies.items():
+            t.add(round_tallies[name])
+
+
+def worker_loop(comm, problem: Problem) -> None:
+    """Serve tasks from the master until it says shut down (ranks ≥ 1)."""
+    try:
+        _worker_loop(comm, problem)
+    except BaseException as exc:  # noqa: BLE001 - every failure must end the job
+        _report_failure(comm, exc)
+
+
+def _worker_loop(comm, problem: Problem) -> None:
+    from mpi4py import MPI
+
+    while True:
+        status = wait_message(comm, 0, MPI.ANY_TAG)
+        tag = status.Get_tag()
+        payload = comm.recv(source=0, tag=tag)
+        if tag == TAG_SHUTDOWN:
+            return
+        if tag != TAG_TASK:
+            raise RuntimeError(f"worker expected a task or shutdown, got tag {tag}")
+        task: Task = payload
+        state = problem.prepare(task)
+        tallies = make_tallies(problem.tally_specs(task))
+        done = None
+        ask = True
+        while True:
+            if ask:
+                comm.send(done, dest=0, tag=TAG_REQUEST)
+            status = wait_message(comm, 0, MPI.ANY_TAG)
+            tag = status.Get_tag()
+            payload = comm.recv(source=0, tag=tag)
+            if tag == TAG_CHUNK:
+                run_chunk_into(problem, task, state, payload, tallies)
+                done, ask = payload.n, True
+            elif tag == TAG_ROUND_END:
+                buf = pack_all(tallies)
+                wait_request(comm.Ireduce(buf, None, op=MPI.SUM, root=0))
+                for t in tallies.values():
+                    t.zero()
+                if payload:  # final round of the task
+                    break
+                done, ask = None, False  # the master deals the next round's first chunk
+            else:
+                raise RuntimeError(f"worker expected a chunk or round end, got tag {tag}")
+
+
+def _report_failure(comm, exc: BaseException) -> None:
+    """Tell the master why this rank failed, then make sure the job ends."""
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    detail = traceback.format_exc()
+    message = f"{text}\n{detail}"
+    try:
+        req = comm.isend(message, dest=0, tag=TAG_ERROR)
+        t_end = time.monotonic() + ERROR_GRACE_S
+        while not req.Test() and time.monotonic() < t_end:
+            time.sleep(1e-3)
+        # The master aborts the job on receipt; wait for that rather than racing it.
+        time.sleep(ERROR_GRACE_S if req.Test() else 0.0)
+    finally:
+        abort(comm, f"hpcmc: rank {comm.rank} failed: {message}")

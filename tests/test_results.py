@@ -1,0 +1,64 @@
+"""Results and statepoint files: stamped, checked on read."""
+import h5py
+import numpy as np
+import pytest
+
+from hpcmc.io.results import FileFormatError, ResultsWriter, open_results, provenance, read_tally
+from hpcmc.io.statepoint import read_statepoint, write_statepoint
+from hpcmc.runtime.tally import TallySpec, float_to_limbs, make_tallies
+from hpcmc.runtime.task import Task, TallyResult, TaskResult
+
+
+def _result():
+    t = TallyResult("dose", "Gy", np.array([1.0, 2.0]), np.array([0.1, 0.2]), 10,
+                    {"r_nm": np.array([0.0, 1.0, 2.0])}, np.array([10.0, 20.0]), np.array([11.0, 42.0]))
+    return TaskResult(Task("selftest", {}, 10, 1), {"dose": t}, 0.5, 3)
+
+
+def test_results_file_carries_stamp_config_provenance(tmp_path):
+    path = tmp_path / "r.h5"
+    with ResultsWriter(str(path), "[job]\napp='selftest'\n", "selftest", provenance(3, 1, "hpcmc run x")) as w:
+        w.write_result(_result())
+        w.add_timing("simulate", 1.25)
+    assert not (tmp_path / "r.h5.partial").exists()
+    with open_results(str(path)) as h5:
+        assert h5.attrs["filetype"] == "hpcmc-results"
+        assert list(h5.attrs["version"]) == [1, 0]
+        assert h5["config"][()].decode().startswith("[job]")
+        prov = h5["provenance"].attrs
+        assert prov["n_ranks"] == 3 and prov["seed"] == 1 and prov["host"]
+        assert h5["provenance/timings_s"].attrs["simulate"] == 1.25
+        t = read_tally(h5["tallies/dose"])
+        assert t.unit == "Gy" and t.n == 10
+        assert np.array_equal(t.mean, [1.0, 2.0]) and np.array_equal(t.edges["r_nm"], [0, 1, 2])
+
+
+def test_reader_rejects_other_filetypes_and_versions(tmp_path):
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as h5:
+        h5.attrs["filetype"] = "openmc-statepoint"
+    with pytest.raises(FileFormatError, match="not an hpcmc-results file .*'openmc-statepoint'"):
+        open_results(str(other))
+    newer = tmp_path / "newer.h5"
+    with h5py.File(newer, "w") as h5:
+        h5.attrs["filetype"] = "hpcmc-results"
+        h5.attrs["version"] = [2, 0]
+    with pytest.raises(FileFormatError, match="version"):
+        open_results(str(newer))
+    text = tmp_path / "x.h5"
+    text.write_text("hello")
+    with pytest.raises(FileFormatError, match="not an HDF5 file"):
+        open_results(str(text))
+
+
+def test_statepoint_round_trip_and_check(tmp_path):
+    tallies = make_tallies([TallySpec("a", (2,))])
+    tallies["a"].sum_limbs[:] = float_to_limbs(np.array([1.5, 2.5]))
+    tallies["a"].n = 5
+    task = Task("selftest", {"x": 1}, 100, 9, chunk_size=10)
+    path = tmp_path / "sp.h5"
+    write_statepoint(str(path), "text", "selftest", task, 50, tallies, {"iteration": 3})
+    sp = read_statepoint(str(path))
+    assert sp.task == task and sp.histories_done == 50 and sp.app_state == {"iteration": 3}
+    with pytest.raises(FileFormatError):
+        open_results(str(path))
