@@ -36,15 +36,17 @@ def _log_fn(quiet: bool):
 
 
 def _read_key(path: str, what: str) -> Optional[bytes]:
+    """The gateway's HMAC key from ``path`` ('' = no key); errors name the option."""
     if not path:
         return None
+    from hpcmc.gateway.codec import load_auth_key
+
     try:
-        key = Path(path).read_bytes().strip()
+        return load_auth_key(path)
     except OSError as exc:
         raise UsageError(f"{what}: cannot read key file {path!r}: {exc.strerror}") from None
-    if len(key) < 16:
-        raise UsageError(f"{what}: key file {path!r} holds {len(key)} bytes; use at least 16 (e.g. `openssl rand -hex 32 > {path}`)")
-    return key
+    except ValueError as exc:
+        raise UsageError(f"{what}: {exc}") from None
 
 
 # --------------------------------------------------------------------------------------
@@ -224,29 +226,25 @@ def cmd_serve(args, comm) -> int:
         return EXIT_OK
     quiet = args.quiet
     master = Master(comm, problem)
-    t_up = time.time()
-    served = {"n": 0}
 
     def dispatch(member: str, fields: dict):
-        task = app.task_from_request(job, fields)
-        result = master.simulate(task)
-        served["n"] += 1
-        return result
+        # The one dispatch path: the same Master.simulate the app's own driver calls. A
+        # ValueError becomes an INVALID_ARGUMENT reply; a failing rank aborts the whole job.
+        return master.simulate(app.task_from_request(job, fields))
 
     def status_info() -> dict:
-        return {"app": job.app_name, "n_ranks": comm.size, "uptime_s": time.time() - t_up,
-                "requests_served": served["n"]}
+        return {"n_ranks": comm.size, "job": str(args.job)}
 
     bind = args.bind or job.gateway.bind
     key = _read_key(args.auth_key_file or job.gateway.auth_key_file, "gateway.auth_key_file")
     try:
         server = GatewayServer(bind=bind, app_name=job.app_name, dispatch=dispatch, status_info=status_info,
                                auth_key=key, max_message_bytes=job.gateway.max_message_bytes)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         master.shutdown()
         raise UsageError(str(exc)) from None
-    _log_fn(quiet)(f"hpcmc: serving {job.app_name} on {bind} with {comm.size} rank(s); "
-                   f"stop with `hpcmc submit {bind} shutdown`")
+    _log_fn(quiet)(f"hpcmc: serving {job.app_name} on {server.endpoint} with {comm.size} rank(s); "
+                   f"stop with `hpcmc submit {server.endpoint} shutdown`")
     try:
         server.serve_forever()
     finally:
@@ -258,7 +256,7 @@ def cmd_serve(args, comm) -> int:
 def cmd_submit(args) -> int:
     from hpcmc.gateway import Client, GatewayError
 
-    key = _read_key(args.auth_key_file, "--auth-key-file") if args.auth_key_file else None
+    key = _read_key(args.auth_key_file, "--auth-key-file")
     fields = {}
     for item in args.field or []:
         if "=" not in item:
@@ -286,6 +284,11 @@ def cmd_submit(args) -> int:
         except GatewayError as exc:
             print(f"hpcmc: server replied {exc}", file=sys.stderr)
             return EXIT_FAILURE
+        except TimeoutError as exc:
+            print(f"hpcmc: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        except ValueError as exc:  # the client refused the request before sending it
+            raise UsageError(str(exc)) from None
     return EXIT_OK
 
 

@@ -233,7 +233,8 @@ def _parse(message_class, data: bytes, what: str) -> Message:
     try:
         return message_class.FromString(data)
     except Exception as exc:  # DecodeError and anything else the parser raises on junk
-        raise CodecError("MALFORMED", f"{what} is not a valid hpcmc.v1.{message_class.__name__} ({exc})") from None
+        name = message_class.__name__
+        raise CodecError("MALFORMED", f"{what} is not a valid hpcmc.v1.{name} ({exc})") from None
 
 
 def _unknown_field_numbers(message: Message) -> list[int]:
@@ -260,11 +261,6 @@ def _check_version(version: int, what: str) -> None:
 def _check_tag(envelope: pb.Envelope, auth_key: bytes) -> None:
     if not envelope.hmac_sha256:
         raise CodecError("UNAUTHENTICATED", "envelope carries no HMAC tag; this peer requires a key")
-    if not NONCE_BYTES <= len(envelope.nonce) <= MAX_NONCE_BYTES:
-        raise CodecError(
-            "UNAUTHENTICATED",
-            f"nonce must be {NONCE_BYTES}..{MAX_NONCE_BYTES} bytes, got {len(envelope.nonce)}",
-        )
     expected = hmac_tag(
         auth_key, envelope.protocol_version, envelope.unix_time_ms, envelope.nonce, envelope.payload
     )
@@ -302,10 +298,11 @@ def decode_envelope(data: bytes, auth_key: Optional[bytes] = None, what: str = "
 class ReplayGuard:
     """Refuse stale timestamps and reused nonces of authenticated envelopes.
 
-    An envelope is accepted if ``|unix_time_ms - now| <= window_s`` and its nonce was not
-    accepted before. Nonces are remembered for as long as their timestamp can pass the window
-    check, at most ``max_nonces`` of them; when that many are held, the oldest is forgotten and
-    every timestamp up to its timestamp is refused from then on, so no replay slips through.
+    An envelope is accepted if its nonce has 16..64 bytes and was not accepted before, and
+    ``|unix_time_ms - now| <= window_s``. Nonces are remembered for as long as their timestamp
+    can pass the window check, at most ``max_nonces`` of them; when that many are held, the
+    oldest is forgotten and every timestamp up to its timestamp is refused from then on, so no
+    replay slips through.
 
     Parameters
     ----------
@@ -329,6 +326,11 @@ class ReplayGuard:
 
     def check(self, envelope: pb.Envelope) -> None:
         """Accept ``envelope`` (remember its nonce) or raise ``CodecError(UNAUTHENTICATED)``."""
+        if not NONCE_BYTES <= len(envelope.nonce) <= MAX_NONCE_BYTES:
+            raise CodecError(
+                "UNAUTHENTICATED",
+                f"nonce must be {NONCE_BYTES}..{MAX_NONCE_BYTES} bytes, got {len(envelope.nonce)}",
+            )
         now_ms = self._clock_ms()
         stamp_ms = envelope.unix_time_ms
         skew_s = (stamp_ms - now_ms) / 1000.0

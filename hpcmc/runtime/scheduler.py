@@ -6,7 +6,8 @@ workers; alone, it runs them itself):
 1. The master sends the :class:`~hpcmc.runtime.task.Task` to every worker (``TAG_TASK``).
 2. Self-scheduling: a worker asks for work (``TAG_REQUEST``) and gets the next chunk of
    consecutive histories (``TAG_CHUNK``) until the master closes the *round* (``TAG_ROUND_END``,
-   carrying whether this was the task's last round).
+   carrying whether this was the task's last round). A worker asks for its next chunk as soon
+   as it starts one (prefetch), so the round trip overlaps computation.
    Fast workers simply ask more often, so ranks stay busy when histories differ in cost by
    orders of magnitude.
 3. A round closes when the chunks run out or when a statepoint is due. Every worker is then
@@ -54,6 +55,10 @@ TAG_ROUND_END = 14
 TAG_SHUTDOWN = 15
 TAG_ERROR = 16
 ERROR_GRACE_S = 10.0
+#: A worker waiting for the master's reply spins this long before sleeping: the master answers
+#: within its polling ceiling (1 ms), and sleeping workers would turn every round trip into two
+#: OS wake-ups.
+REPLY_SPIN_S = 2e-3
 
 #: ``on_checkpoint(task, histories_done, tallies)``: called by the master after a round.
 CheckpointFn = Callable[[Task, int, dict], None]
@@ -270,25 +275,27 @@ def _worker_loop(comm, problem: Problem) -> None:
         task: Task = payload
         state = problem.prepare(task)
         tallies = make_tallies(problem.tally_specs(task))
-        done = None
-        ask = True
+        # Prefetch: a worker asks for its next chunk as soon as it starts one, so the request's
+        # round trip overlaps the computation (each worker holds at most two chunks).
+        last_n = None  # histories of the previous chunk, reported with the next request
+        comm.send(None, dest=0, tag=TAG_REQUEST)
         while True:
-            if ask:
-                comm.send(done, dest=0, tag=TAG_REQUEST)
-            status = wait_message(comm, 0, MPI.ANY_TAG)
+            status = wait_message(comm, 0, MPI.ANY_TAG, spin_s=REPLY_SPIN_S)
             tag = status.Get_tag()
             payload = comm.recv(source=0, tag=tag)
             if tag == TAG_CHUNK:
+                comm.send(last_n, dest=0, tag=TAG_REQUEST)
                 run_chunk_into(problem, task, state, payload, tallies)
-                done, ask = payload.n, True
+                last_n = payload.n
             elif tag == TAG_ROUND_END:
+                # Every chunk this worker was given is done (replies arrive in order).
                 buf = pack_all(tallies)
                 wait_request(comm.Ireduce(buf, None, op=MPI.SUM, root=0))
                 for t in tallies.values():
                     t.zero()
                 if payload:  # final round of the task
                     break
-                done, ask = None, False  # the master deals the next round's first chunk
+                last_n = None  # the master deals the next round's first chunk
             else:
                 raise RuntimeError(f"worker expected a chunk or round end, got tag {tag}")
 
