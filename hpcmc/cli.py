@@ -21,6 +21,7 @@ __all__ = ["main"]
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+CONNECT_TIMEOUT_S = 10.0
 
 
 class UsageError(Exception):
@@ -100,6 +101,21 @@ def _check_output(args, job):
     return None
 
 
+def _connect(args, app):
+    """A gateway client for ``run --connect`` (checked with a status request)."""
+    from hpcmc.gateway import Client
+
+    key = _read_key(args.auth_key_file, "--auth-key-file")
+    with Client(args.connect, auth_key=key, timeout_s=CONNECT_TIMEOUT_S) as probe:
+        try:
+            status = probe.status()
+        except TimeoutError as exc:
+            raise UsageError(f"--connect: {exc}") from None
+    if status.get("app") != app.name:
+        raise UsageError(f"--connect {args.connect} serves app {status.get('app')!r}, but the job is {app.name!r}")
+    return Client(args.connect, auth_key=key)  # simulate requests may take hours: no timeout
+
+
 def _fail(comm, exc: BaseException) -> int:
     """Report a failure on this rank; under MPI with several ranks, end the whole job."""
     from hpcmc.runtime.comm import abort
@@ -167,7 +183,10 @@ def cmd_run(args, comm) -> int:
 
     t_start = time.perf_counter()
     job, app, statepoint = _startup(args, comm, output_check=True)
-    problem = app.make_problem(job)
+    if args.connect and comm.size > 1:
+        raise UsageError("--connect sends the tasks to a server: start it without mpiexec "
+                         "(the server's own ranks do the transport)")
+    problem = None if args.connect else app.make_problem(job)
     if comm.rank != 0:
         if problem is not None:
             worker_loop(comm, problem)
@@ -178,7 +197,14 @@ def cmd_run(args, comm) -> int:
     master = (_make_master(job, problem, comm, output=output, quiet=quiet or is_quiet_env(), statepoint_ref=state)
               if problem else None)
 
+    client = _connect(args, app) if args.connect else None
+
     def simulate(task):
+        if client is not None:
+            t0 = time.perf_counter()
+            result = client.simulate(task.app, **app.request_fields(task))
+            writer.add_timing("simulate", time.perf_counter() - t0)
+            return result
         if master is None:
             raise RuntimeError(f"app {job.app_name!r} runs no transport; it cannot simulate tasks")
         resume = None
@@ -202,6 +228,9 @@ def cmd_run(args, comm) -> int:
     except BaseException:
         writer.abandon()  # keep no half-written file under the final name; the statepoint stays
         raise
+    finally:
+        if client is not None:
+            client.close()
     if master is not None:
         master.shutdown()
     path = writer.close()
@@ -338,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", action="store_true", help="continue an interrupted run from its statepoint")
     r.add_argument("--force", action="store_true", help="overwrite an existing results file / discard a statepoint")
     r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument("--connect", metavar="URL", help="send the driver's tasks to a running `hpcmc serve` at URL")
+    r.add_argument("--auth-key-file", default="", help="shared HMAC key file for --connect")
     r.set_defaults(func=cmd_run)
 
     s = sub.add_parser("serve", help="serve simulate requests over TCP (ZeroMQ + protobuf)")

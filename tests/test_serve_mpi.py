@@ -54,6 +54,22 @@ def test_serve_simulate_status_shutdown_matches_run(server, tmp_path):
     assert remote.n_ranks == 3
 
 
+def test_run_connect_gives_the_local_answer(server, tmp_path):
+    job, url, proc = server
+    with Client(url, timeout_s=120) as client:
+        client.status()  # wait for start-up
+    remote, local = tmp_path / "remote.h5", tmp_path / "local.h5"
+    run_hpcmc(["run", job, "-o", remote, "--connect", url])
+    run_hpcmc(["submit", url, "shutdown"])
+    assert proc.wait(timeout=60) == 0
+    run_hpcmc(["run", job, "-o", local])
+    with h5py.File(remote, "r") as a, h5py.File(local, "r") as b:
+        for name in a["tallies"]:
+            assert np.array_equal(a["tallies"][name]["mean"][()], b["tallies"][name]["mean"][()])
+    wrong = run_hpcmc(["run", job, "-o", tmp_path / "x.h5", "--connect", "tcp://127.0.0.1:1"], check=False)
+    assert wrong.returncode == 2 and "--connect" in wrong.stderr
+
+
 def test_submit_command(server, tmp_path):
     job, url, proc = server
     with Client(url, timeout_s=120) as client:

@@ -79,6 +79,11 @@ class App(abc.ABC):
         """
         raise ValueError(f"app {self.name!r} does not accept simulate requests over the gateway")
 
+    def request_fields(self, task: Task) -> dict[str, Any]:
+        """The gateway request fields of ``task`` (inverse of :meth:`task_from_request`);
+        used by ``hpcmc run --connect URL`` to send the driver's tasks to a server."""
+        raise ValueError(f"app {self.name!r} cannot send its tasks to a gateway")
+
     def plot(self, results_path: str, outdir: str) -> list[str]:
         """Make the app's plots from a results file; return the paths written."""
         return []

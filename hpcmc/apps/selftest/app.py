@@ -93,6 +93,9 @@ class SelftestApp(App):
             raise ValueError(f"selftest.seed must be in [0, 2**63), got {seed}")
         return self.task(job, n, seed)
 
+    def request_fields(self, task: Task) -> dict:
+        return {"n_histories": task.n_histories, "seed": task.seed}
+
     def run(self, job, ctx: RunContext) -> None:
         result = ctx.simulate(self.task(job, job.job.n_histories, job.job.seed))
         ctx.results.write_result(result)
