@@ -1,0 +1,767 @@
+"""kV photon interaction kernels (numba) and the photon history of the gnp world.
+
+Units: energies in eV, lengths in nm, μ in 1/nm, directions unit vectors. Tables:
+:class:`hpcmc.physics.photon_data.PhotonTables`. Random numbers: hpcmc's per-history
+streams (:mod:`hpcmc.runtime.rng`); every kernel takes the generator state ``uint64[2]``.
+
+Models (validity: 1 keV ≤ E ≤ 800 keV, the table range)
+-------------------------------------------------------
+* Free path: ``s = −ln ξ / μ_tot`` (exponential attenuation); across boundaries the optical
+  depth ``τ = −ln ξ`` is spent region by region (``τ −= μ_r d_r``).
+* Interaction type: ``P(ch) = μ_ch/(μ_pe + μ_incoh + μ_coh)`` at the photon energy.
+* Photoelectric (photo-ionisation): absorbed; shell (Z, s) chosen with the tabulated
+  probabilities (Kissel partial fractions × ``CS_Photo``); a photoelectron of kinetic energy
+  ``T = E − B_s`` is emitted with the Sauter (1931) K-shell angular distribution (used for
+  every shell, as PENELOPE does; F. Salvat, PENELOPE-2018 manual, OECD/NEA 2019, ch. 2) and the
+  vacancy (Z, s) is banked with binding energy ``B_s`` = ``EdgeEnergy`` for the relaxation
+  cascade — for every element (in water: O K, O L1–L3, H K), not only gold.
+* Incoherent (Compton): Klein & Nishina (1929) cross section times the incoherent scattering
+  function S(x, Z)/Z (Waller–Hartree; Hubbell et al., J. Phys. Chem. Ref. Data 4 (1975) 471);
+  KN sampled with Kahn's mixture method (H. Kahn, Applications of Monte Carlo, RAND
+  RM-1237-AEC, 1956; the method of the Los Alamos sampler compilations of Everett & Cashwell
+  and of MCNP below 1.5 MeV; derivation in :func:`kn_ratio`), then rejection with
+  ``S_m(x)/Z_m``, ``x = sin(θ/2)/λ``. Scattered photon ``E' = E/[1 + κ(1 − cos θ)]``,
+  ``κ = E/m_ec²``. **Binding**: the recoil electron gets ``T = E − E'`` exactly; no shell is
+  ionised, no vacancy is made, no Doppler broadening — binding enters only through S, which
+  suppresses small-angle (small momentum transfer) scattering. Electron direction from
+  momentum conservation, ``p_e = E u − E' u'``.
+* Coherent (Rayleigh): Thomson ``(1 + cos²θ)/2`` times the form factor ``F²_m(x)``
+  (independent-atom approximation, no anomalous scattering factors); ``x²`` sampled from
+  ``F²_m`` by inverting its running integral, accepted with ``(1 + cos²θ)/2`` (the scheme of
+  PENELOPE-2018, ch. 2); energy unchanged. The *frequency* comes from ``CS_Rayl``, the *shape*
+  from ``FF_Rayl``; xraylib's two differ (∫ Thomson·F² dΩ is 5 % below ``CS_Rayl`` for gold at
+  50 keV, 0.3 % for water), as in every code that mixes tabulated σ with form factors.
+* Photons whose energy falls below the table minimum (1 keV by default) are absorbed on the
+  spot (``OUT_LOCAL_EV``); with primaries ≥ 1.01 keV this never happens through Compton or
+  Rayleigh, it is there for fluorescence photons a relaxation module may inject.
+
+Banks (caller-provided)
+-----------------------
+* electrons ``float64[:, 7]``: rows ``(x_nm, y_nm, z_nm, ux, uy, uz, energy_eV)``;
+* vacancies ``int64[:, 4]``: rows ``(Z, shell, electron_row, material)`` — ``shell`` is
+  xraylib's code (0 K, 1–3 L1–L3, 4–8 M1–M5, 9– N…), ``electron_row`` the photoelectron's row in
+  the electron bank (its position is the vacancy's), ``material`` the table row;
+* ``counts int64[2]``: ``(n_electrons, n_vacancies)`` in use; kernels append.
+A full bank stops the history with ``STATUS_ELECTRON_BANK_FULL`` / ``STATUS_VACANCY_BANK_FULL``.
+"""
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from hpcmc.physics.geometry import (REGION_NP, REGION_OUTSIDE, gnp_distance, gnp_material,
+                                    gnp_region)
+from hpcmc.physics.photon_data import CH_COH, CH_INCOH, CH_PHOTO, CH_TOTAL, HC_EV_ANGSTROM, MEC2_EV
+from hpcmc.physics.spectrum import sample_spectrum_eV
+from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
+
+__all__ = [
+    "STATUS_OK", "STATUS_ELECTRON_BANK_FULL", "STATUS_VACANCY_BANK_FULL", "STATUS_ENERGY_ABOVE_TABLE",
+    "EB_X", "EB_Y", "EB_Z", "EB_UX", "EB_UY", "EB_UZ", "EB_E", "EB_COLUMNS",
+    "VB_Z", "VB_SHELL", "VB_ROW", "VB_MAT", "VB_COLUMNS",
+    "OUT_ESCAPED_EV", "OUT_LOCAL_EV", "OUT_BINDING_EV", "OUT_N_PHOTO", "OUT_N_INCOH", "OUT_N_COH",
+    "OUT_NP_INTERACTIONS", "N_OUT",
+    "TOT_HISTORIES", "TOT_E_IN_EV", "TOT_ESCAPED_EV", "TOT_ELECTRON_EV", "TOT_BINDING_EV", "TOT_LOCAL_EV",
+    "TOT_N_ELECTRONS", "TOT_N_VACANCIES", "TOT_N_PHOTO", "TOT_N_INCOH", "TOT_N_COH", "TOT_NP_HISTORIES",
+    "TOT_NP_INTERACTIONS", "TOT_MAX_REL_IMBALANCE", "N_TOT",
+    "energy_index", "mu_per_nm", "mu_array_per_nm", "sample_distance_nm", "select_interaction",
+    "select_photo_channel", "sauter_cos", "rotate_direction", "bank_electron",
+    "photoabsorb", "kn_ratio", "sf_ratio_at", "incoherent_sample", "incoherent_scatter",
+    "coherent_cos", "coherent_scatter", "photon_interact",
+    "gnp_photon_history", "gnp_photon_chunk", "run_gnp_photons", "check_spectrum_in_range",
+    "sample_interaction_counts", "sample_photo_channel_counts", "sample_incoherent_array",
+    "sample_coherent_array", "sample_sauter_array", "narrow_beam_uncollided",
+]
+
+STATUS_OK = 0
+STATUS_ELECTRON_BANK_FULL = 1
+STATUS_VACANCY_BANK_FULL = 2
+STATUS_ENERGY_ABOVE_TABLE = 3
+_STATUS_TEXT = {1: "electron bank full", 2: "vacancy bank full", 3: "photon energy above the table range"}
+
+EB_X, EB_Y, EB_Z, EB_UX, EB_UY, EB_UZ, EB_E = range(7)
+EB_COLUMNS = 7
+VB_Z, VB_SHELL, VB_ROW, VB_MAT = range(4)
+VB_COLUMNS = 4
+
+#: Per-history outputs (``out`` array; kernels add to it).
+OUT_ESCAPED_EV, OUT_LOCAL_EV, OUT_BINDING_EV, OUT_N_PHOTO, OUT_N_INCOH, OUT_N_COH, OUT_NP_INTERACTIONS = range(7)
+N_OUT = 7
+#: Chunk totals (``totals`` array of :func:`gnp_photon_chunk`).
+(TOT_HISTORIES, TOT_E_IN_EV, TOT_ESCAPED_EV, TOT_ELECTRON_EV, TOT_BINDING_EV, TOT_LOCAL_EV, TOT_N_ELECTRONS,
+ TOT_N_VACANCIES, TOT_N_PHOTO, TOT_N_INCOH, TOT_N_COH, TOT_NP_HISTORIES, TOT_NP_INTERACTIONS,
+ TOT_MAX_REL_IMBALANCE) = range(14)
+N_TOT = 14
+
+_TWO_PI = 2.0 * math.pi
+_INV_HC = 1.0 / HC_EV_ANGSTROM   # [1/(eV·Å)]
+_INV_MEC2 = 1.0 / MEC2_EV        # [1/eV]
+
+
+# -- table look-up -----------------------------------------------------------------------
+
+@nb.njit(cache=True)
+def energy_index(tables, log_e):
+    """Grid interval and fraction for ``log_e = ln(E/eV)``.
+
+    ``i`` is the largest index ≤ n_E − 2 with ``ln E_i ≤ ln E`` (found from the uniform hash
+    and a short forward scan; at an edge pair this is the above-edge point) and
+    ``f = (ln E − ln E_i)/(ln E_{i+1} − ln E_i)`` (outside the grid ``f`` extrapolates).
+
+    Returns
+    -------
+    i : int
+    f : float
+    """
+    le = tables.log_energy
+    hi = tables.hash_index
+    j = int((log_e - tables.hash_log_min) * tables.hash_inv_step)
+    if j < 0:
+        j = 0
+    elif j >= hi.size:
+        j = hi.size - 1
+    i = hi[j]
+    n2 = le.size - 2
+    while i < n2 and le[i + 1] <= log_e:
+        i += 1
+    f = (log_e - le[i]) / (le[i + 1] - le[i])
+    return i, f
+
+
+@nb.njit(cache=True, inline="always")
+def mu_per_nm(tables, mat, ch, i, f):
+    """Log–log interpolation: ``μ = exp[(1 − f) ln μ_i + f ln μ_{i+1}]``  [1/nm]."""
+    a = tables.log_mu_per_nm[mat, ch, i]
+    b = tables.log_mu_per_nm[mat, ch, i + 1]
+    return math.exp(a + f * (b - a))
+
+
+@nb.njit(cache=True)
+def mu_array_per_nm(tables, mat, ch, energy_eV):
+    """:func:`mu_per_nm` for an array of energies  [eV] → [1/nm] (for tests and tools)."""
+    out = np.empty(energy_eV.size)
+    for k in range(energy_eV.size):
+        i, f = energy_index(tables, math.log(energy_eV[k]))
+        out[k] = mu_per_nm(tables, mat, ch, i, f)
+    return out
+
+
+# -- sampling primitives -----------------------------------------------------------------
+
+@nb.njit(cache=True, inline="always")
+def sample_distance_nm(state, mu):
+    """Free path ``s = −ln ξ / μ``  [nm], ξ uniform in (0, 1); μ  [1/nm]."""
+    return -math.log(rng_uniform(state)) / mu
+
+
+@nb.njit(cache=True)
+def select_interaction(tables, mat, i, f, state):
+    """Interaction type: ``CH_PHOTO``, ``CH_INCOH`` or ``CH_COH`` with probability μ_ch/Σμ.
+
+    The three partial μ are interpolated (log–log) and summed, so the choice is exact for the
+    interpolated partials whatever the (≤ 10⁻⁵) interpolation mismatch with ``CH_TOTAL``.
+    """
+    mpe = mu_per_nm(tables, mat, CH_PHOTO, i, f)
+    minc = mu_per_nm(tables, mat, CH_INCOH, i, f)
+    mcoh = mu_per_nm(tables, mat, CH_COH, i, f)
+    r = rng_uniform(state) * (mpe + minc + mcoh)
+    if r < mpe:
+        return CH_PHOTO
+    if r < mpe + minc:
+        return CH_INCOH
+    return CH_COH
+
+
+@nb.njit(cache=True)
+def select_photo_channel(tables, mat, i, f, state):
+    """Photo-ionisation channel k (element, shell) from the cumulative table.
+
+    ``C_k(E) = (1 − f) C_k(E_i) + f C_k(E_{i+1})`` (linear in ln E); k = first with ξ < C_k.
+    """
+    if f < 0.0:
+        f = 0.0
+    elif f > 1.0:
+        f = 1.0
+    u = rng_uniform(state)
+    n = tables.pe_n[mat]
+    cdf = tables.pe_cdf
+    for k in range(n - 1):
+        c = (1.0 - f) * cdf[mat, k, i] + f * cdf[mat, k, i + 1]
+        if u < c:
+            return k
+    return n - 1
+
+
+@nb.njit(cache=True)
+def sauter_cos(t_eV, state):
+    """cos θ_e of a photoelectron of kinetic energy ``t_eV``  [eV] (Sauter 1931).
+
+    With ``γ = 1 + T/m_ec²``, ``β = √(T(T + 2m_ec²))/(T + m_ec²)``, ``A = 1/β − 1`` and
+    ``ν = 1 − cos θ_e ∈ [0, 2]``:
+
+        p(ν) ∝ (2 − ν) [1/(A + ν) + ½βγ(γ − 1)(γ − 2)] · ν/(A + ν)³.
+
+    ``ν`` is drawn from ``π(ν) ∝ ν/(A + ν)³`` by inversion of its CDF
+    ``ν²(A + 2)²/[4(A + ν)²] = ξ`` → ``ν = 2A√ξ/(A + 2 − 2√ξ)``, and accepted with
+    ``g(ν)/g(0)``, ``g(ν) = (2 − ν)[1/(A + ν) + ½βγ(γ − 1)(γ − 2)]`` (decreasing in ν).
+    Below 1 eV the direction is isotropic. Sauter, Ann. Phys. 403 (1931) 217; sampling scheme
+    as in PENELOPE-2018, ch. 2 (derived here independently).
+    """
+    if t_eV < 1.0:
+        return 2.0 * rng_uniform(state) - 1.0
+    gamma = 1.0 + t_eV * _INV_MEC2
+    beta = math.sqrt(t_eV * (t_eV + 2.0 * MEC2_EV)) / (t_eV + MEC2_EV)
+    a = 1.0 / beta - 1.0
+    g0 = 0.5 * beta * gamma * (gamma - 1.0) * (gamma - 2.0)
+    gmax = 2.0 * (1.0 / a + g0)
+    while True:
+        sq = math.sqrt(rng_uniform(state))
+        nu = 2.0 * a * sq / (a + 2.0 - 2.0 * sq)
+        g = (2.0 - nu) * (1.0 / (a + nu) + g0)
+        if rng_uniform(state) * gmax <= g:
+            return 1.0 - nu
+
+
+@nb.njit(cache=True)
+def rotate_direction(ux, uy, uz, cos_t, phi):
+    """Direction after a deflection by polar angle θ (``cos_t``) and azimuth φ  [rad].
+
+        u'_x = u_x cos θ + sin θ (u_x u_z cos φ − u_y sin φ)/√(1 − u_z²)
+        u'_y = u_y cos θ + sin θ (u_y u_z cos φ + u_x sin φ)/√(1 − u_z²)
+        u'_z = u_z cos θ − sin θ cos φ √(1 − u_z²)
+
+    (u_z → ±1 handled separately), renormalised against rounding drift.
+    """
+    if cos_t > 1.0:
+        cos_t = 1.0
+    elif cos_t < -1.0:
+        cos_t = -1.0
+    sin_t = math.sqrt(1.0 - cos_t * cos_t)
+    cp = math.cos(phi)
+    sp = math.sin(phi)
+    rho2 = ux * ux + uy * uy
+    if rho2 < 1.0e-20:
+        s = 1.0 if uz > 0.0 else -1.0
+        vx = sin_t * cp
+        vy = sin_t * sp
+        vz = s * cos_t
+    else:
+        rho = math.sqrt(rho2)
+        vx = ux * cos_t + sin_t * (ux * uz * cp - uy * sp) / rho
+        vy = uy * cos_t + sin_t * (uy * uz * cp + ux * sp) / rho
+        vz = uz * cos_t - sin_t * cp * rho
+    inv = 1.0 / math.sqrt(vx * vx + vy * vy + vz * vz)
+    return vx * inv, vy * inv, vz * inv
+
+
+@nb.njit(cache=True, inline="always")
+def bank_electron(ebank, counts, x, y, z, ux, uy, uz, e_eV):
+    """Append an electron to the bank; its row, or −1 if the bank is full."""
+    row = counts[0]
+    if row >= ebank.shape[0]:
+        return -1
+    ebank[row, 0] = x
+    ebank[row, 1] = y
+    ebank[row, 2] = z
+    ebank[row, 3] = ux
+    ebank[row, 4] = uy
+    ebank[row, 5] = uz
+    ebank[row, 6] = e_eV
+    counts[0] = row + 1
+    return row
+
+
+# -- interactions --------------------------------------------------------------------------
+
+@nb.njit(cache=True)
+def photoabsorb(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, vbank, counts, out):
+    """Photoelectric absorption at (x, y, z): bank the photoelectron and the vacancy.
+
+    Photoelectron ``T = E − B_s`` (B_s the shell's edge energy; the table only opens a shell
+    at E ≥ B_s, T is clipped at 0 for safety), direction Sauter about the photon direction,
+    azimuth uniform. Adds ``B_s`` to ``out[OUT_BINDING_EV]``.
+
+    Returns
+    -------
+    int
+        ``STATUS_OK`` or a bank-full status.
+    """
+    k = select_photo_channel(tables, mat, i, f, state)
+    b = tables.pe_binding_eV[mat, k]
+    t = e_eV - b
+    if t < 0.0:
+        t = 0.0
+        b = e_eV
+    cos_t = sauter_cos(t, state)
+    phi = _TWO_PI * rng_uniform(state)
+    vx, vy, vz = rotate_direction(ux, uy, uz, cos_t, phi)
+    row = bank_electron(ebank, counts, x, y, z, vx, vy, vz, t)
+    if row < 0:
+        return STATUS_ELECTRON_BANK_FULL
+    nv = counts[1]
+    if nv >= vbank.shape[0]:
+        return STATUS_VACANCY_BANK_FULL
+    vbank[nv, 0] = tables.pe_z[mat, k]
+    vbank[nv, 1] = tables.pe_shell[mat, k]
+    vbank[nv, 2] = row
+    vbank[nv, 3] = mat
+    counts[1] = nv + 1
+    out[OUT_BINDING_EV] += b
+    return STATUS_OK
+
+
+@nb.njit(cache=True)
+def kn_ratio(kappa, state):
+    """Sample ``r = E/E' ∈ [1, 1 + 2κ]`` from the Klein–Nishina distribution (Kahn's method).
+
+    KN in r (``cos θ = 1 − (r − 1)/κ``): ``dσ/dr ∝ r⁻²[r + 1/r − 1 + cos²θ]``. Kahn's mixture:
+    with probability ``(1 + 2κ)/(9 + 2κ)`` take ``r = 1 + 2κξ₂`` (uniform) and accept if
+    ``ξ₃ ≤ 4(1/r − 1/r²)``; otherwise take ``r = (1 + 2κ)/(1 + 2κξ₂)`` (density ∝ r⁻²) and
+    accept if ``ξ₃ ≤ ½(cos²θ + 1/r)``. The two accepted branches add up to
+    ``∝ r⁻²[(r − 1) + cos²θ + 1/r]``, i.e. exactly KN.
+    """
+    two_k = 2.0 * kappa
+    p1 = (1.0 + two_k) / (9.0 + two_k)
+    while True:
+        u1 = rng_uniform(state)
+        u2 = rng_uniform(state)
+        u3 = rng_uniform(state)
+        if u1 <= p1:
+            r = 1.0 + two_k * u2
+            if u3 <= 4.0 * (1.0 / r - 1.0 / (r * r)):
+                return r
+        else:
+            r = (1.0 + two_k) / (1.0 + two_k * u2)
+            c = 1.0 - (r - 1.0) / kappa
+            if u3 <= 0.5 * (c * c + 1.0 / r):
+                return r
+
+
+@nb.njit(cache=True)
+def sf_ratio_at(tables, mat, x):
+    """``S_m(x)/Z_m`` at momentum transfer ``x``  [1/Å]: linear in ln x on the table,
+    ``∝ x²`` below it (the small-x limit of S), 1 above it."""
+    if x <= 0.0:
+        return 0.0
+    row = tables.sf_ratio[mat]
+    p = (math.log(x) - tables.sf_log_x_min) * tables.sf_inv_step
+    if p < 0.0:
+        x0 = math.exp(tables.sf_log_x_min)
+        return row[0] * (x / x0) ** 2
+    j = int(p)
+    if j >= row.size - 1:
+        return row[row.size - 1]
+    g = p - j
+    return (1.0 - g) * row[j] + g * row[j + 1]
+
+
+@nb.njit(cache=True)
+def incoherent_sample(tables, mat, e_eV, state):
+    """Scattered energy  [eV] and cos θ of an incoherent scattering of a photon of ``e_eV``.
+
+    Draw ``r`` from KN (:func:`kn_ratio`), ``cos θ = 1 − (r − 1)/κ``, and accept with
+    ``S_m(x)/Z_m``, ``x = (E/hc) sin(θ/2) = (E/hc)√((1 − cos θ)/2)``; ``E' = E/r``.
+    Samples ``dσ/dΩ = dσ_KN/dΩ · S_m(x)/Z_m``.
+    """
+    kappa = e_eV * _INV_MEC2
+    xfac = e_eV * _INV_HC
+    while True:
+        r = kn_ratio(kappa, state)
+        c = 1.0 - (r - 1.0) / kappa
+        if c < -1.0:
+            c = -1.0
+        elif c > 1.0:
+            c = 1.0
+        x = xfac * math.sqrt(0.5 * (1.0 - c))
+        if rng_uniform(state) <= sf_ratio_at(tables, mat, x):
+            return e_eV / r, c
+
+
+@nb.njit(cache=True)
+def incoherent_scatter(tables, mat, e_eV, x, y, z, ux, uy, uz, state, ebank, counts):
+    """Incoherent scattering: new photon (E', u') and a banked recoil electron.
+
+    Electron: ``T = E − E'``, direction ``(E u − E' u')/|E u − E' u'|`` (momentum
+    conservation with a free electron at rest); no binding correction (see module docstring).
+
+    Returns
+    -------
+    e_out, vx, vy, vz : float
+        Scattered photon energy  [eV] and direction.
+    status : int
+    """
+    e1, c = incoherent_sample(tables, mat, e_eV, state)
+    phi = _TWO_PI * rng_uniform(state)
+    vx, vy, vz = rotate_direction(ux, uy, uz, c, phi)
+    t = e_eV - e1
+    px = e_eV * ux - e1 * vx
+    py = e_eV * uy - e1 * vy
+    pz = e_eV * uz - e1 * vz
+    pn = math.sqrt(px * px + py * py + pz * pz)
+    if pn > 0.0:
+        px /= pn
+        py /= pn
+        pz /= pn
+    else:
+        px, py, pz = ux, uy, uz
+    row = bank_electron(ebank, counts, x, y, z, px, py, pz, t)
+    if row < 0:
+        return e1, vx, vy, vz, STATUS_ELECTRON_BANK_FULL
+    return e1, vx, vy, vz, STATUS_OK
+
+
+@nb.njit(cache=True)
+def coherent_cos(tables, mat, e_eV, state):
+    """cos θ of a coherent (Rayleigh) scattering of a photon of ``e_eV``  [eV].
+
+    ``dσ/d(x²) ∝ F²_m(x) (1 + cos²θ)/2`` with ``x² = (E/hc)² (1 − cos θ)/2`` ∈ [0, x²_max],
+    ``x²_max = (E/hc)²``. Draw ``x²`` from ``F²_m`` restricted to ``[0, x²_max]`` by inverting
+    ``Π(x²) = ∫₀^{x²} F²_m`` (F² linear in x² inside a table bin → a quadratic per bin), set
+    ``cos θ = 1 − 2x²/x²_max`` and accept with ``(1 + cos²θ)/2`` (efficiency ≥ ½).
+    """
+    x2 = tables.ff_x2
+    f2 = tables.ff_f2[mat]
+    cum = tables.ff_cum[mat]
+    q_max = (e_eV * _INV_HC) ** 2
+    j = np.searchsorted(x2, q_max) - 1
+    if j < 0:
+        j = 0
+    elif j > x2.size - 2:
+        j = x2.size - 2
+    s = (f2[j + 1] - f2[j]) / (x2[j + 1] - x2[j])
+    d = q_max - x2[j]
+    pi_max = cum[j] + d * (f2[j] + 0.5 * s * d)
+    while True:
+        target = rng_uniform(state) * pi_max
+        k = np.searchsorted(cum, target) - 1
+        if k < 0:
+            k = 0
+        elif k > x2.size - 2:
+            k = x2.size - 2
+        a = f2[k]
+        s = (f2[k + 1] - f2[k]) / (x2[k + 1] - x2[k])
+        delta = target - cum[k]
+        disc = a * a + 2.0 * s * delta
+        if disc < 0.0:
+            disc = 0.0
+        den = a + math.sqrt(disc)
+        q = x2[k] + (2.0 * delta / den if den > 0.0 else 0.0)
+        if q > q_max:
+            q = q_max
+        c = 1.0 - 2.0 * q / q_max
+        if rng_uniform(state) <= 0.5 * (1.0 + c * c):
+            return c
+
+
+@nb.njit(cache=True)
+def coherent_scatter(tables, mat, e_eV, ux, uy, uz, state):
+    """Coherent scattering: new direction (energy unchanged)."""
+    c = coherent_cos(tables, mat, e_eV, state)
+    phi = _TWO_PI * rng_uniform(state)
+    return rotate_direction(ux, uy, uz, c, phi)
+
+
+@nb.njit(cache=True)
+def photon_interact(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, vbank, counts, out):
+    """One interaction at (x, y, z) in material ``mat``: choose the type and do it.
+
+    Geometry-free: any history kernel (gnp, voxels) calls this at an interaction point.
+
+    Returns
+    -------
+    alive : bool
+        False if the photon was absorbed.
+    e_out, vx, vy, vz : float
+        Photon energy  [eV] and direction after the interaction.
+    status : int
+    """
+    ch = select_interaction(tables, mat, i, f, state)
+    if ch == CH_PHOTO:
+        out[OUT_N_PHOTO] += 1.0
+        st = photoabsorb(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, vbank, counts, out)
+        return False, 0.0, ux, uy, uz, st
+    if ch == CH_INCOH:
+        out[OUT_N_INCOH] += 1.0
+        e1, vx, vy, vz, st = incoherent_scatter(tables, mat, e_eV, x, y, z, ux, uy, uz, state, ebank, counts)
+        return True, e1, vx, vy, vz, st
+    out[OUT_N_COH] += 1.0
+    vx, vy, vz = coherent_scatter(tables, mat, e_eV, ux, uy, uz, state)
+    return True, e_eV, vx, vy, vz, STATUS_OK
+
+
+# -- gnp world -----------------------------------------------------------------------------
+
+@nb.njit(cache=True)
+def gnp_photon_history(tables, world, x, y, z, ux, uy, uz, e_eV, state, ebank, vbank, counts, out):
+    """Transport one photon through the gnp world until it escapes or is absorbed.
+
+    Surface tracking (module :mod:`hpcmc.physics.geometry`): sample ``τ = −ln ξ``; in region
+    r with ``μ_r`` move ``min(τ/μ_r, d_boundary)``; at a boundary ``τ −= μ_r d`` and change
+    region; else interact (:func:`photon_interact`) and draw a new τ. Electrons and vacancies
+    are banked, not transported. Adds to ``out``: escaped energy, locally absorbed energy
+    (photons below the table minimum), binding energies of vacancies, interaction counts.
+
+    Energy balance (exact up to rounding): ``E = out[OUT_ESCAPED_EV] + Σ banked electron
+    energies + out[OUT_BINDING_EV] + out[OUT_LOCAL_EV]``.
+
+    Returns
+    -------
+    int
+        ``STATUS_OK`` or an error status (bank full, energy above the table).
+    """
+    if e_eV > tables.e_max_eV:
+        return STATUS_ENERGY_ABOVE_TABLE
+    region = gnp_region(world, x, y, z)
+    if region == REGION_OUTSIDE:
+        out[OUT_ESCAPED_EV] += e_eV
+        return STATUS_OK
+    if e_eV < tables.e_min_eV:
+        out[OUT_LOCAL_EV] += e_eV
+        return STATUS_OK
+    i, f = energy_index(tables, math.log(e_eV))
+    mat = gnp_material(world, region)
+    mu = mu_per_nm(tables, mat, CH_TOTAL, i, f)
+    tau = -math.log(rng_uniform(state))
+    while True:
+        d, nxt = gnp_distance(world, region, x, y, z, ux, uy, uz)
+        s = tau / mu
+        if s < d:
+            x += s * ux
+            y += s * uy
+            z += s * uz
+            if region == REGION_NP:
+                out[OUT_NP_INTERACTIONS] += 1.0
+            alive, e_eV, ux, uy, uz, st = photon_interact(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz,
+                                                          state, ebank, vbank, counts, out)
+            if st != STATUS_OK or not alive:
+                return st
+            if e_eV < tables.e_min_eV:
+                out[OUT_LOCAL_EV] += e_eV
+                return STATUS_OK
+            i, f = energy_index(tables, math.log(e_eV))
+            mu = mu_per_nm(tables, mat, CH_TOTAL, i, f)
+            tau = -math.log(rng_uniform(state))
+        else:
+            x += d * ux
+            y += d * uy
+            z += d * uz
+            tau -= mu * d
+            if tau < 0.0:
+                tau = 0.0
+            region = nxt
+            if region == REGION_OUTSIDE:
+                out[OUT_ESCAPED_EV] += e_eV
+                return STATUS_OK
+            mat = gnp_material(world, region)
+            mu = mu_per_nm(tables, mat, CH_TOTAL, i, f)
+
+
+@nb.njit(cache=True)
+def gnp_photon_chunk(tables, world, seed, first, n, b_lo_nm, b_hi_nm, z_src_nm,
+                     lo_eV, hi_eV, alias_prob, alias_index, key_source, key_transport,
+                     ebank, vbank, totals):
+    """Histories ``first … first + n − 1`` of the gnp photon source, electrons banked only.
+
+    Source (seed 000 §2.3): position uniform on the annulus ``b_lo ≤ ρ ≤ b_hi`` of the plane
+    ``z = z_src`` (``ρ = √(b_lo² + ξ(b_hi² − b_lo²))``, φ = 2πξ), direction +z, energy from the
+    spectrum's alias table; drawn from stream ``key_source`` of history h, transport from
+    ``key_transport``. The banks are reset for every history (a caller transporting the
+    electrons would consume them per history). Adds to ``totals`` (``TOT_*`` indices),
+    including the largest relative energy imbalance of a history.
+
+    Returns
+    -------
+    int
+        ``STATUS_OK`` or the first error status (the chunk stops there).
+    """
+    ss = np.zeros(2, dtype=np.uint64)
+    st = np.zeros(2, dtype=np.uint64)
+    counts = np.zeros(2, dtype=np.int64)
+    out = np.zeros(N_OUT)
+    b2lo = b_lo_nm * b_lo_nm
+    b2span = b_hi_nm * b_hi_nm - b2lo
+    for h in range(first, first + n):
+        rng_seed(ss, seed, h, key_source)
+        rho = math.sqrt(b2lo + rng_uniform(ss) * b2span)
+        phi = _TWO_PI * rng_uniform(ss)
+        e0 = sample_spectrum_eV(ss, lo_eV, hi_eV, alias_prob, alias_index)
+        rng_seed(st, seed, h, key_transport)
+        counts[0] = 0
+        counts[1] = 0
+        for k in range(N_OUT):
+            out[k] = 0.0
+        status = gnp_photon_history(tables, world, rho * math.cos(phi), rho * math.sin(phi), z_src_nm,
+                                    0.0, 0.0, 1.0, e0, st, ebank, vbank, counts, out)
+        if status != STATUS_OK:
+            return status
+        e_el = 0.0
+        for r in range(counts[0]):
+            e_el += ebank[r, 6]
+        totals[TOT_HISTORIES] += 1.0
+        totals[TOT_E_IN_EV] += e0
+        totals[TOT_ESCAPED_EV] += out[OUT_ESCAPED_EV]
+        totals[TOT_ELECTRON_EV] += e_el
+        totals[TOT_BINDING_EV] += out[OUT_BINDING_EV]
+        totals[TOT_LOCAL_EV] += out[OUT_LOCAL_EV]
+        totals[TOT_N_ELECTRONS] += counts[0]
+        totals[TOT_N_VACANCIES] += counts[1]
+        totals[TOT_N_PHOTO] += out[OUT_N_PHOTO]
+        totals[TOT_N_INCOH] += out[OUT_N_INCOH]
+        totals[TOT_N_COH] += out[OUT_N_COH]
+        if out[OUT_NP_INTERACTIONS] > 0.0:
+            totals[TOT_NP_HISTORIES] += 1.0
+        totals[TOT_NP_INTERACTIONS] += out[OUT_NP_INTERACTIONS]
+        imb = abs(e0 - out[OUT_ESCAPED_EV] - e_el - out[OUT_BINDING_EV] - out[OUT_LOCAL_EV]) / e0
+        if imb > totals[TOT_MAX_REL_IMBALANCE]:
+            totals[TOT_MAX_REL_IMBALANCE] = imb
+    return STATUS_OK
+
+
+_TOT_NAMES = ("histories", "e_in_eV", "escaped_eV", "electron_eV", "binding_eV", "local_eV", "n_electrons",
+              "n_vacancies", "n_photo", "n_incoh", "n_coh", "np_histories", "np_interactions",
+              "max_rel_imbalance")
+
+
+def check_spectrum_in_range(spectrum, photon_data) -> None:
+    """Raise ``ValueError`` if ``spectrum`` can emit energies outside the photon tables' range.
+
+    Bins of zero probability are ignored. Call it once, at the edge, before transport: inside
+    the kernels an energy above the range is an error status and one below it is absorbed on
+    the spot.
+    """
+    t = photon_data.tables
+    live = spectrum.probability > 0
+    lo = float(spectrum.lo_eV[live].min())
+    hi = float(spectrum.hi_eV[live].max())
+    if hi > t.e_max_eV:
+        raise ValueError(f"spectrum ({spectrum.label}) reaches {hi:g} eV, above the photon tables' "
+                         f"maximum {t.e_max_eV:g} eV")
+    if lo < t.e_min_eV:
+        raise ValueError(f"spectrum ({spectrum.label}) starts at {lo:g} eV, below the photon tables' "
+                         f"minimum {t.e_min_eV:g} eV")
+
+
+def run_gnp_photons(photon_data, world, spectrum, n, seed=1, first=0, b_lo_nm=0.0, b_hi_nm=None,
+                    z_src_nm=-100.0e3, bank_rows=1024) -> dict:
+    """Python driver of :func:`gnp_photon_chunk` (one process): returns the totals as a dict.
+
+    Parameters
+    ----------
+    photon_data : PhotonData
+        Tables holding ``world.mat_np`` and ``world.mat_medium``.
+    world : GnpWorld
+    spectrum : Spectrum
+        From :mod:`hpcmc.physics.spectrum`; its maximum must not exceed the table range.
+    n, seed, first : int
+        Histories, task seed, global index of the first history.
+    b_lo_nm, b_hi_nm : float
+        Source annulus  [nm] (default: the whole disk of the cylinder's radius).
+    z_src_nm : float
+        Source plane  [nm] (seed 000: −100 µm).
+    bank_rows : int
+        Rows of the per-history electron and vacancy banks.
+    """
+    t = photon_data.tables
+    if b_hi_nm is None:
+        b_hi_nm = world.cyl_radius_nm
+    if not 0.0 <= b_lo_nm <= b_hi_nm:
+        raise ValueError(f"source annulus must satisfy 0 ≤ b_lo_nm ≤ b_hi_nm, got {b_lo_nm}, {b_hi_nm}")
+    check_spectrum_in_range(spectrum, photon_data)
+    ebank = np.zeros((bank_rows, EB_COLUMNS))
+    vbank = np.zeros((bank_rows, VB_COLUMNS), dtype=np.int64)
+    totals = np.zeros(N_TOT)
+    status = gnp_photon_chunk(t, world, np.uint64(seed), first, n, float(b_lo_nm), float(b_hi_nm),
+                              float(z_src_nm), spectrum.lo_eV, spectrum.hi_eV, spectrum.alias_prob,
+                              spectrum.alias_index, stream_key("source"), stream_key("transport"),
+                              ebank, vbank, totals)
+    if status != STATUS_OK:
+        raise RuntimeError(f"gnp photon transport stopped: {_STATUS_TEXT.get(status, status)}")
+    return dict(zip(_TOT_NAMES, totals.tolist()))
+
+
+# -- validation harness: the kernels above, sampled in bulk ----------------------------------
+# History h of seed s draws from rng_seed(state, s, h, stream), as in transport.
+
+@nb.njit(cache=True)
+def sample_interaction_counts(tables, mat, e_eV, n, seed, stream):
+    """Counts of ``(photo, incoh, coh)`` from ``n`` calls of :func:`select_interaction` at ``e_eV``."""
+    st = np.zeros(2, dtype=np.uint64)
+    counts = np.zeros(3, dtype=np.int64)
+    i, f = energy_index(tables, math.log(e_eV))
+    for h in range(n):
+        rng_seed(st, seed, h, stream)
+        ch = select_interaction(tables, mat, i, f, st)
+        counts[ch - 1] += 1
+    return counts
+
+
+@nb.njit(cache=True)
+def sample_photo_channel_counts(tables, mat, e_eV, n, seed, stream):
+    """Counts per photo-ionisation channel (table order) from ``n`` calls of :func:`select_photo_channel`."""
+    st = np.zeros(2, dtype=np.uint64)
+    counts = np.zeros(tables.pe_n[mat], dtype=np.int64)
+    i, f = energy_index(tables, math.log(e_eV))
+    for h in range(n):
+        rng_seed(st, seed, h, stream)
+        counts[select_photo_channel(tables, mat, i, f, st)] += 1
+    return counts
+
+
+@nb.njit(cache=True)
+def sample_incoherent_array(tables, mat, e_eV, n, seed, stream):
+    """``n`` draws of :func:`incoherent_sample`: scattered energies  [eV] and cos θ."""
+    st = np.zeros(2, dtype=np.uint64)
+    e_out = np.empty(n)
+    cos_out = np.empty(n)
+    for h in range(n):
+        rng_seed(st, seed, h, stream)
+        e_out[h], cos_out[h] = incoherent_sample(tables, mat, e_eV, st)
+    return e_out, cos_out
+
+
+@nb.njit(cache=True)
+def sample_coherent_array(tables, mat, e_eV, n, seed, stream):
+    """``n`` draws of :func:`coherent_cos` (cos θ)."""
+    st = np.zeros(2, dtype=np.uint64)
+    out = np.empty(n)
+    for h in range(n):
+        rng_seed(st, seed, h, stream)
+        out[h] = coherent_cos(tables, mat, e_eV, st)
+    return out
+
+
+@nb.njit(cache=True)
+def sample_sauter_array(t_eV, n, seed, stream):
+    """``n`` draws of :func:`sauter_cos` (cos θ_e)."""
+    st = np.zeros(2, dtype=np.uint64)
+    out = np.empty(n)
+    for h in range(n):
+        rng_seed(st, seed, h, stream)
+        out[h] = sauter_cos(t_eV, st)
+    return out
+
+
+@nb.njit(cache=True)
+def narrow_beam_uncollided(tables, world, e_eV, n, seed, stream):
+    """Narrow-beam transmission: photons of ``e_eV`` start on the axis just inside the lower end
+    plane of the world's cylinder, moving +z; returns how many leave it without interacting
+    (expected ``n·exp(−μ L)`` for a homogeneous cylinder of length L)."""
+    st = np.zeros(2, dtype=np.uint64)
+    ebank = np.zeros((64, EB_COLUMNS))
+    vbank = np.zeros((64, VB_COLUMNS), dtype=np.int64)
+    counts = np.zeros(2, dtype=np.int64)
+    out = np.zeros(N_OUT)
+    z0 = world.cyl_zmin_nm + 1.0e-6
+    n_unc = 0
+    for h in range(n):
+        rng_seed(st, seed, h, stream)
+        counts[0] = 0
+        counts[1] = 0
+        for k in range(N_OUT):
+            out[k] = 0.0
+        gnp_photon_history(tables, world, 0.0, 0.0, z0, 0.0, 0.0, 1.0, e_eV, st, ebank, vbank, counts, out)
+        if out[OUT_N_PHOTO] + out[OUT_N_INCOH] + out[OUT_N_COH] == 0.0 and out[OUT_ESCAPED_EV] > 0.0:
+            n_unc += 1
+    return n_unc

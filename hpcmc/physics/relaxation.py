@@ -1,0 +1,575 @@
+"""Atomic relaxation of inner-shell vacancies (fluorescence, Auger and Coster–Kronig cascade).
+
+A photoabsorption in gold leaves a vacancy in shell ``s`` (xraylib's shell index: K = 0,
+L1–L3 = 1–3, M1–M5 = 4–8, N1–N7 = 9–15, O1–O7 = 16–22, P1–P5 = 23–27, Q1–Q3 = 28–30).
+:func:`build_relaxation_table` turns xraylib's atomic data into a flat transition table per
+element; :func:`relax_vacancy` (numba) cascades one vacancy at a point until every vacancy
+sits in a *terminal* shell, emitting photons and electrons isotropically into caller banks.
+Units: energies in eV, lengths in nm.
+
+Transitions of a vacancy in shell s (binding E_s)
+-------------------------------------------------
+Each transition moves the vacancy and conserves energy against xraylib's edge energies:
+
+* radiative s ← d (probability ω_s · r_sd): a photon of the line energy, new vacancy in d.
+  ω_s = ``FluorYield(Z, s)``, r_sd = ``RadRate(Z, <s><d>_LINE)`` renormalised over the lines
+  kept (donor d with a known edge, E_d < E_s).  Photon energy ``min(LineEnergy, E_s − E_d)``
+  (in xraylib 4.3 both are equal for gold; a positive excess E_s − E_d − E_line would be
+  deposited locally).  For L1 xraylib also lists f′13 (``FLP13_TRANS``) outside ω, a, f12,
+  f13 (ω + a + f12 + f13 + f′13 = 1); it is emitted as an L1–L3 photon (Krause's radiative
+  intra-shell transfer).
+* Coster–Kronig s → f (f a higher subshell of the same shell) + electron from shell X
+  (probability f_sf = ``CosKronTransProb``, FL12/FL13/FL23 and FM12…FM45): new vacancies
+  in f and X, electron energy E_s − E_f − E_X.  xraylib does not say which shell X gives
+  the electron.  **Rule (approximation)**: X is taken among the shells of the innermost
+  principal shell that is energetically allowed (E_X < E_s − E_f, principal quantum
+  number above that of s), with probability ∝ its occupation (``ElectronConfig``).  This
+  makes L1–L3 CK eject M4,5 electrons (the dominant L1–L3M4,5 channel of heavy atoms) and
+  L2–L3 CK N-shell electrons.
+* Auger s → (j, k) + electron (probability a_s = ``AugerYield``): new vacancies in j and k,
+  electron energy **E_s − E_j − E_k from edge energies** (xraylib has no Auger energies;
+  the two-hole relaxation shift is neglected, so Auger energies are slightly too high —
+  by tens of eV for L–MM in gold).  For K and L1–L3 the pair (j, k) is drawn from
+  ``AugerRate(Z, <s>_<j><k>_AUGER)`` renormalised over the pairs kept (both edges known,
+  E_j + E_k < E_s; xraylib's rates sum to 0.997 for K and ≈ 0.97 for L in gold).
+  **Rule for M shells (no AugerRate in xraylib)**: every pair of shells of higher principal
+  quantum number with E_j + E_k < E_s, weighted by the number of electron pairs,
+  n_j n_k (j ≠ k) or n_j (n_j − 1)/2 (j = k).  For gold M4,5 this gives M–NN, M–NO and M–OO
+  electrons of 1.3–2.2 keV (measured M4,5-N6,7N6,7 lines ≈ 2.0 keV).
+* Shells with edge data but no yields/rates in xraylib (N, O): the same pair rule with
+  donors from *any* shell with E < E_s (so N–NN super-Coster–Kronig and N–NO CK are
+  included), total probability 1 − ω_s, and — xraylib has no N-shell line data — the
+  radiative branch ω_s ≤ 2×10⁻⁴ is folded into the non-radiative one.
+* Shells xraylib gives electrons but no edge (gold 6s = P1) count as donors of binding 0
+  (the conduction band, Fermi-level referenced as xraylib's edges are).
+
+Terminal shells and energy conservation
+---------------------------------------
+Shells with E_s below ``threshold_eV`` (default 200 eV: gold N6, N7, O and P shells,
+E ≤ 108 eV) are terminal: their vacancies are left unfilled and their binding energy is
+deposited locally at the atom (electrons below ~100 eV travel ≲ 1 nm in gold).  Electrons
+or photons below ``min_emit_eV`` are deposited locally too.  The kernel returns the local
+deposit as the **exact remainder** ``E_s0 − Σ E_photon − Σ E_electron`` (clamped at 0 only
+against a rounding residue below 10⁻⁹ E_s0), and separately the summed binding energy of the
+terminal vacancies; the two agree to rounding when every emitted quantum is banked
+(tests/test_physics_gold.py).
+
+Validity: the cascade is that of an isolated atom with instantaneous relaxation (no solid-
+state or multiple-ionization shifts); branching ratios are xraylib's (Krause 1979 yields,
+Campbell 2003 L-shell CK, Scofield radiative rates, Perkins et al. 1991 EADL-derived Auger
+rates as compiled in xraylib 4.3: Schoonjans et al., Spectrochim. Acta B 66 (2011) 776).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+
+import numba as nb
+import numpy as np
+import xraylib
+
+from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
+
+__all__ = [
+    "SHELL_NAMES", "N_SHELLS",
+    "K_SHELL", "L1_SHELL", "L2_SHELL", "L3_SHELL",
+    "RADIATIVE", "COSTER_KRONIG", "AUGER", "LOCAL", "KIND_NAMES",
+    "OK", "PHOTON_BANK_FULL", "ELECTRON_BANK_FULL", "VACANCY_STACK_FULL",
+    "BANK_COLS", "RELAXATION_STREAM", "DEFAULT_THRESHOLD_EV",
+    "RelaxationTable", "build_relaxation_table", "relaxation_table",
+    "sample_transition", "isotropic_direction", "relax_vacancy", "cascade_statistics",
+    "new_vacancy_stack",
+]
+
+SHELL_NAMES = ("K", "L1", "L2", "L3", "M1", "M2", "M3", "M4", "M5",
+               "N1", "N2", "N3", "N4", "N5", "N6", "N7",
+               "O1", "O2", "O3", "O4", "O5", "O6", "O7",
+               "P1", "P2", "P3", "P4", "P5", "Q1", "Q2", "Q3")
+N_SHELLS = len(SHELL_NAMES)
+_SHELL_INDEX = {name: i for i, name in enumerate(SHELL_NAMES)}
+K_SHELL, L1_SHELL, L2_SHELL, L3_SHELL = 0, 1, 2, 3
+
+# transition kinds
+RADIATIVE = 0
+COSTER_KRONIG = 1
+AUGER = 2
+LOCAL = 3   # vacancy moves, energy deposited locally (fallback when no electron can be ejected)
+KIND_NAMES = ("radiative", "Coster-Kronig", "Auger", "local")
+
+# kernel return codes
+OK = 0
+PHOTON_BANK_FULL = 1
+ELECTRON_BANK_FULL = 2
+VACANCY_STACK_FULL = 3
+_CODE_NAMES = {OK: "ok", PHOTON_BANK_FULL: "photon bank full", ELECTRON_BANK_FULL: "electron bank full",
+               VACANCY_STACK_FULL: "vacancy stack full"}
+
+#: Columns of the photon and electron banks: x, y, z [nm], ux, uy, uz, E [eV].
+BANK_COLS = 7
+#: Named random sub-stream for stand-alone cascades (:func:`cascade_statistics`).
+RELAXATION_STREAM = stream_key("relaxation")
+#: Default binding energy below which vacancies are terminal  [eV].
+DEFAULT_THRESHOLD_EV = 200.0
+_TWO_PI = 2.0 * math.pi
+
+
+def _principal(shell: int) -> int:
+    """Principal quantum number of a shell index (K = 1, L = 2, …)."""
+    return "KLMNOPQ".index(SHELL_NAMES[shell][0]) + 1
+
+
+def _xrl(fn, *args):
+    """xraylib call that returns None instead of raising for missing data."""
+    try:
+        value = fn(*args)
+    except ValueError:
+        return None
+    return float(value)
+
+
+def _macros(pattern: str) -> dict:
+    """xraylib macros whose name matches ``pattern`` → {match groups: macro value}."""
+    rx = re.compile(pattern)
+    out = {}
+    for name in dir(xraylib):
+        m = rx.match(name)
+        if m:
+            out[m.groups()] = getattr(xraylib, name)
+    return out
+
+
+_LINE_MACROS = _macros(r"^(K|[LMNOPQ]\d)([LMNOPQ]\d)_LINE$")
+_AUGER_MACROS = _macros(r"^(K|[LMNOPQ]\d)_([LMNOPQ]\d)([LMNOPQ]\d)_AUGER$")
+_CK_MACROS = {  # (vacancy, final) → macro; FLP13 is handled as radiative
+    ("L1", "L2"): xraylib.FL12_TRANS, ("L1", "L3"): xraylib.FL13_TRANS, ("L2", "L3"): xraylib.FL23_TRANS,
+    ("M1", "M2"): xraylib.FM12_TRANS, ("M1", "M3"): xraylib.FM13_TRANS, ("M1", "M4"): xraylib.FM14_TRANS,
+    ("M1", "M5"): xraylib.FM15_TRANS, ("M2", "M3"): xraylib.FM23_TRANS, ("M2", "M4"): xraylib.FM24_TRANS,
+    ("M2", "M5"): xraylib.FM25_TRANS, ("M3", "M4"): xraylib.FM34_TRANS, ("M3", "M5"): xraylib.FM35_TRANS,
+    ("M4", "M5"): xraylib.FM45_TRANS,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class RelaxationTable:
+    """Flat transition table of one element (build with :func:`build_relaxation_table`).
+
+    Transitions of shell ``s`` are rows ``tr_start[s] : tr_start[s+1]``; a shell with no rows
+    is terminal.  Within a block ``tr_cum`` is the cumulative probability (last = 1).
+
+    Attributes
+    ----------
+    z : int
+        Atomic number.
+    threshold_eV : float
+        Shells with binding below this are terminal  [eV].
+    binding_eV : float64[N_SHELLS]
+        Edge (binding) energy per shell  [eV]; 0 where xraylib has none.
+    occupancy : float64[N_SHELLS]
+        Electrons per shell in the ground state (``ElectronConfig``).
+    tr_start : int64[N_SHELLS + 1]
+    tr_cum : float64[n]
+    tr_kind : int64[n]
+        RADIATIVE, COSTER_KRONIG, AUGER or LOCAL.
+    tr_v1, tr_v2 : int64[n]
+        New vacancies (−1 = none): radiative (donor, −1); CK (final subshell, ejected shell);
+        Auger (j, k).
+    tr_energy_eV : float64[n]
+        Photon or electron energy  [eV] (for LOCAL: energy deposited locally).
+    labels : tuple of str
+        Human-readable name of each transition, e.g. ``"K-L3 (line)"``, ``"L1-L3M5 (CK)"``.
+    """
+
+    z: int
+    threshold_eV: float
+    binding_eV: np.ndarray
+    occupancy: np.ndarray
+    tr_start: np.ndarray
+    tr_cum: np.ndarray
+    tr_kind: np.ndarray
+    tr_v1: np.ndarray
+    tr_v2: np.ndarray
+    tr_energy_eV: np.ndarray
+    labels: tuple
+
+    @property
+    def arrays(self) -> tuple:
+        """Kernel arguments ``(binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy_eV)``."""
+        return (self.binding_eV, self.tr_start, self.tr_cum, self.tr_kind, self.tr_v1, self.tr_v2,
+                self.tr_energy_eV)
+
+    def is_terminal(self, shell: int) -> bool:
+        """True if vacancies in ``shell`` are not relaxed further."""
+        return bool(self.tr_start[shell + 1] == self.tr_start[shell])
+
+    def branching(self, shell: int) -> list:
+        """Transitions of ``shell`` as ``[(label, kind name, probability, energy_eV), …]``."""
+        a, b = int(self.tr_start[shell]), int(self.tr_start[shell + 1])
+        out = []
+        prev = 0.0
+        for t in range(a, b):
+            out.append((self.labels[t], KIND_NAMES[int(self.tr_kind[t])], float(self.tr_cum[t] - prev),
+                        float(self.tr_energy_eV[t])))
+            prev = float(self.tr_cum[t])
+        return out
+
+    def probability(self, shell: int, kind: int, v1: int | None = None) -> float:
+        """Summed probability of the transitions of ``shell`` of ``kind`` (and first vacancy ``v1``)."""
+        a, b = int(self.tr_start[shell]), int(self.tr_start[shell + 1])
+        p = 0.0
+        prev = 0.0
+        for t in range(a, b):
+            if self.tr_kind[t] == kind and (v1 is None or self.tr_v1[t] == v1):
+                p += float(self.tr_cum[t] - prev)
+            prev = float(self.tr_cum[t])
+        return p
+
+
+def _pair_weights(binding, occupancy, s, donors):
+    """Statistical pair rule: [(j, k, weight)] over donor shells with E_j + E_k < E_s."""
+    out = []
+    for ia, j in enumerate(donors):
+        for k in donors[ia:]:
+            if binding[j] + binding[k] >= binding[s]:
+                continue
+            if j == k:
+                w = occupancy[j] * (occupancy[j] - 1.0) / 2.0
+            else:
+                w = occupancy[j] * occupancy[k]
+            if w > 0.0:
+                out.append((j, k, w))
+    return out
+
+
+def build_relaxation_table(z: int = 79, threshold_eV: float = DEFAULT_THRESHOLD_EV) -> RelaxationTable:
+    """Build the vacancy-cascade transition table of element ``z`` from xraylib.
+
+    Parameters
+    ----------
+    z : int
+        Atomic number (1–98 where xraylib has edges; gold = 79).
+    threshold_eV : float
+        Vacancies in shells with binding energy below this are terminal (binding deposited
+        locally)  [eV].  200 eV relaxes gold down to the N5 shell (334 eV).
+
+    Returns
+    -------
+    RelaxationTable
+
+    Raises
+    ------
+    ValueError
+        If ``z`` or ``threshold_eV`` is out of range, or a shell's probabilities do not sum
+        to one (corrupt data).
+    """
+    z = int(z)
+    if not 1 <= z <= 98:
+        raise ValueError(f"z must be in 1..98, got {z!r}")
+    if not (threshold_eV >= 0.0 and math.isfinite(threshold_eV)):
+        raise ValueError(f"threshold_eV must be finite and >= 0, got {threshold_eV!r}")
+    binding = np.zeros(N_SHELLS)
+    occupancy = np.zeros(N_SHELLS)
+    has_edge = np.zeros(N_SHELLS, dtype=bool)
+    for s in range(N_SHELLS):
+        e = _xrl(xraylib.EdgeEnergy, z, s)
+        if e is not None and e > 0.0:
+            binding[s] = e * 1e3
+            has_edge[s] = True
+        n = _xrl(xraylib.ElectronConfig, z, s)
+        occupancy[s] = n if n is not None else 0.0
+    # occupied shells without an edge (gold 6s): donors of binding 0
+    donor_ok = occupancy > 0.0
+
+    rows = []   # per shell: list of (weight, kind, v1, v2, energy, label)
+    for s in range(N_SHELLS):
+        trs = []
+        if not has_edge[s] or occupancy[s] <= 0.0 or binding[s] < threshold_eV:
+            rows.append(trs)
+            continue
+        es = binding[s]
+        name = SHELL_NAMES[s]
+        omega = _xrl(xraylib.FluorYield, z, s) or 0.0
+        auger_yield = _xrl(xraylib.AugerYield, z, s)
+        ck = {}
+        for (vac, fin), macro in _CK_MACROS.items():
+            if vac == name:
+                p = _xrl(xraylib.CosKronTransProb, z, macro)
+                if p:
+                    ck[_SHELL_INDEX[fin]] = p
+        fp13 = (_xrl(xraylib.CosKronTransProb, z, xraylib.FLP13_TRANS) or 0.0) if s == L1_SHELL else 0.0
+
+        # radiative lines
+        lines = []
+        for (vac, don), macro in _LINE_MACROS.items():
+            if vac != name:
+                continue
+            d = _SHELL_INDEX[don]
+            r = _xrl(xraylib.RadRate, z, macro)
+            if not r or not has_edge[d] or binding[d] >= es:
+                continue
+            e_line = _xrl(xraylib.LineEnergy, z, macro)
+            e_ph = es - binding[d] if e_line is None else min(e_line * 1e3, es - binding[d])
+            lines.append((r, d, e_ph, f"{name}-{don} (line)"))
+        if lines:
+            r_sum = sum(ln[0] for ln in lines)
+            for r, d, e_ph, label in lines:
+                trs.append((omega * r / r_sum, RADIATIVE, d, -1, e_ph, label))
+        # else: no line data (N, O shells): ω is folded into the non-radiative branch below
+        if fp13 > 0.0:
+            trs.append((fp13, RADIATIVE, L3_SHELL, -1, es - binding[L3_SHELL], "L1-L3 (f'13 radiative)"))
+
+        # Coster-Kronig: ejected shell by the innermost-allowed-principal-shell rule
+        for f, p in ck.items():
+            de = es - binding[f]
+            cands = [x for x in range(N_SHELLS)
+                     if donor_ok[x] and x != s and x != f and _principal(x) > _principal(s) and binding[x] < de]
+            if not cands:
+                trs.append((p, LOCAL, f, -1, de, f"{name}-{SHELL_NAMES[f]} (CK, no electron)"))
+                continue
+            nmin = min(_principal(x) for x in cands)
+            cands = [x for x in cands if _principal(x) == nmin]
+            w_sum = sum(occupancy[x] for x in cands)
+            for x in cands:
+                trs.append((p * occupancy[x] / w_sum, COSTER_KRONIG, f, x, de - binding[x],
+                            f"{name}-{SHELL_NAMES[f]}{SHELL_NAMES[x]} (CK)"))
+
+        # Auger
+        if auger_yield is not None:
+            a_total = auger_yield
+        else:   # no Auger yield in xraylib: everything not radiative (with lines) or CK
+            a_total = max(0.0, 1.0 - (omega if lines else 0.0) - sum(ck.values()) - fp13)
+        if a_total > 0.0:
+            pairs = []
+            for (vac, dj, dk), macro in _AUGER_MACROS.items():
+                if vac != name:
+                    continue
+                j, k = _SHELL_INDEX[dj], _SHELL_INDEX[dk]
+                r = _xrl(xraylib.AugerRate, z, macro)
+                if not r or not (has_edge[j] and has_edge[k]) or binding[j] + binding[k] >= es:
+                    continue
+                pairs.append((j, k, r, "rate"))
+            if not pairs:
+                if auger_yield is not None:    # M shells: donors from outer principal shells
+                    donors = [x for x in range(N_SHELLS) if donor_ok[x] and _principal(x) > _principal(s)]
+                else:                          # N/O shells: any shell bound less strongly
+                    donors = [x for x in range(N_SHELLS) if donor_ok[x] and x != s and binding[x] < es]
+                pairs = [(j, k, w, "rule") for j, k, w in _pair_weights(binding, occupancy, s, donors)]
+            if pairs:
+                w_sum = sum(p[2] for p in pairs)
+                for j, k, w, how in pairs:
+                    trs.append((a_total * w / w_sum, AUGER, j, k, es - binding[j] - binding[k],
+                                f"{name}-{SHELL_NAMES[j]}{SHELL_NAMES[k]} (Auger, {how})"))
+            else:
+                trs.append((a_total, LOCAL, -1, -1, es, f"{name} (no Auger channel: local)"))
+        total = sum(t[0] for t in trs)
+        if trs and abs(total - 1.0) > 2e-3:
+            raise ValueError(f"Z={z} shell {name}: branching ratios sum to {total:.6f}, expected 1 "
+                             f"(omega={omega}, auger={auger_yield}, ck={ck}, f'13={fp13})")
+        if trs:
+            trs = [(t[0] / total,) + t[1:] for t in trs]   # exact normalisation
+        rows.append(trs)
+
+    starts = [0]
+    cum, kind, v1, v2, energy, labels = [], [], [], [], [], []
+    for trs in rows:
+        c = 0.0
+        for w, k, a, b, e, label in trs:
+            c += w
+            cum.append(c)
+            kind.append(k)
+            v1.append(a)
+            v2.append(b)
+            energy.append(e)
+            labels.append(label)
+        if trs:
+            cum[-1] = 1.0
+        starts.append(len(cum))
+    return RelaxationTable(
+        z=z, threshold_eV=float(threshold_eV), binding_eV=binding, occupancy=occupancy,
+        tr_start=np.asarray(starts, dtype=np.int64), tr_cum=np.asarray(cum, dtype=np.float64),
+        tr_kind=np.asarray(kind, dtype=np.int64), tr_v1=np.asarray(v1, dtype=np.int64),
+        tr_v2=np.asarray(v2, dtype=np.int64), tr_energy_eV=np.asarray(energy, dtype=np.float64),
+        labels=tuple(labels))
+
+
+_TABLE_CACHE: dict = {}
+
+
+def relaxation_table(z: int = 79, threshold_eV: float = DEFAULT_THRESHOLD_EV) -> RelaxationTable:
+    """Cached :func:`build_relaxation_table` (one table per ``(z, threshold_eV)`` per process)."""
+    key = (int(z), float(threshold_eV))
+    if key not in _TABLE_CACHE:
+        _TABLE_CACHE[key] = build_relaxation_table(z, threshold_eV)
+    return _TABLE_CACHE[key]
+
+
+def new_vacancy_stack(size: int = 256) -> np.ndarray:
+    """Work array for :func:`relax_vacancy` (int64; 256 covers any cascade of Z ≤ 98)."""
+    return np.zeros(size, dtype=np.int64)
+
+
+# -- kernels -----------------------------------------------------------------------------------
+
+@nb.njit(cache=True)
+def sample_transition(shell, tr_start, tr_cum, state):
+    """Index of the transition of a vacancy in ``shell``; −1 if the shell is terminal.
+
+    Inverse-CDF sampling by bisection on the shell's block of ``tr_cum``: the first row t
+    with ``tr_cum[t] > ξ``.
+    """
+    lo = tr_start[shell]
+    hi = tr_start[shell + 1]
+    if hi == lo:
+        return -1
+    u = rng_uniform(state)
+    hi -= 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if tr_cum[mid] > u:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@nb.njit(cache=True)
+def isotropic_direction(state):
+    """Unit vector uniform on the sphere: cos θ = 2ξ₁ − 1, φ = 2πξ₂."""
+    cos_t = 2.0 * rng_uniform(state) - 1.0
+    phi = _TWO_PI * rng_uniform(state)
+    st2 = 1.0 - cos_t * cos_t
+    sin_t = math.sqrt(st2) if st2 > 0.0 else 0.0
+    return sin_t * math.cos(phi), sin_t * math.sin(phi), cos_t
+
+
+@nb.njit(cache=True)
+def relax_vacancy(shell, x, y, z, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy_eV,
+                  min_emit_eV, state, vac_stack, photons, n_photons, electrons, n_electrons):
+    """Cascade one vacancy at (x, y, z) until all vacancies are terminal.
+
+    Parameters
+    ----------
+    shell : int
+        Shell of the initial vacancy (xraylib index).
+    x, y, z : float
+        Position of the atom  [nm]; all quanta start there.
+    binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy_eV : arrays
+        ``RelaxationTable.arrays``.
+    min_emit_eV : float
+        Photons and electrons below this energy are deposited locally instead of banked  [eV].
+    state : uint64[2]
+        Random-number state (:mod:`hpcmc.runtime.rng`).
+    vac_stack : int64[:]
+        Work array for pending vacancies (:func:`new_vacancy_stack`).
+    photons, electrons : float64[:, 7]
+        Output banks, rows (x, y, z [nm], ux, uy, uz, E [eV]); appended at ``n_photons`` /
+        ``n_electrons``.
+    n_photons, n_electrons : int
+        Fill levels on entry.
+
+    Returns
+    -------
+    status : int
+        OK, PHOTON_BANK_FULL, ELECTRON_BANK_FULL or VACANCY_STACK_FULL.  On failure the
+        returned counts are the entry counts (rows written past them are garbage) and the
+        random state has advanced: the caller enlarges the buffer, reseeds and reruns.
+    n_photons, n_electrons : int
+        New fill levels.
+    local_eV : float
+        Energy deposited at the atom  [eV]: exactly ``E_shell − ΣE_photons − ΣE_electrons``
+        (≥ 0).
+    terminal_eV : float
+        Summed binding of the vacancies left in terminal shells  [eV] (= ``local_eV`` up to
+        rounding when nothing was below ``min_emit_eV`` and line energies equal edge
+        differences).
+    """
+    n_ph0 = n_photons
+    n_el0 = n_electrons
+    e0 = binding_eV[shell]
+    emitted = 0.0
+    terminal = 0.0
+    top = 1
+    vac_stack[0] = shell
+    cap = vac_stack.shape[0]
+    while top > 0:
+        top -= 1
+        s = vac_stack[top]
+        t = sample_transition(s, tr_start, tr_cum, state)
+        if t < 0:
+            terminal += binding_eV[s]
+            continue
+        k = tr_kind[t]
+        e = tr_energy_eV[t]
+        if k != LOCAL and e > 0.0 and e >= min_emit_eV:
+            ux, uy, uz = isotropic_direction(state)
+            if k == RADIATIVE:
+                if n_photons >= photons.shape[0]:
+                    return PHOTON_BANK_FULL, n_ph0, n_el0, 0.0, 0.0
+                row = photons[n_photons]
+                n_photons += 1
+            else:
+                if n_electrons >= electrons.shape[0]:
+                    return ELECTRON_BANK_FULL, n_ph0, n_el0, 0.0, 0.0
+                row = electrons[n_electrons]
+                n_electrons += 1
+            row[0] = x
+            row[1] = y
+            row[2] = z
+            row[3] = ux
+            row[4] = uy
+            row[5] = uz
+            row[6] = e
+            emitted += e
+        a = tr_v1[t]
+        b = tr_v2[t]
+        if a >= 0:
+            if top >= cap:
+                return VACANCY_STACK_FULL, n_ph0, n_el0, 0.0, 0.0
+            vac_stack[top] = a
+            top += 1
+        if b >= 0:
+            if top >= cap:
+                return VACANCY_STACK_FULL, n_ph0, n_el0, 0.0, 0.0
+            vac_stack[top] = b
+            top += 1
+    local = e0 - emitted
+    if local < 0.0 and local > -1e-9 * e0:
+        local = 0.0
+    return OK, n_photons, n_electrons, local, terminal
+
+
+@nb.njit(cache=True)
+def cascade_statistics(shell, n_cascades, seed, stream, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2,
+                       tr_energy_eV, min_emit_eV, out):
+    """Run ``n_cascades`` independent cascades of a ``shell`` vacancy (for tests and validation).
+
+    Cascade i draws from the stream ``(seed, i, stream)``.  Row i of ``out`` (float64[n, 8])
+    receives: number of photons, number of electrons, ΣE_photons, ΣE_electrons, local
+    deposit, terminal binding sum, the largest photon energy (0 if none) and the status.
+    """
+    state = np.zeros(2, dtype=np.uint64)
+    vac = np.zeros(256, dtype=np.int64)
+    ph = np.zeros((128, 7))
+    el = np.zeros((256, 7))
+    for i in range(n_cascades):
+        rng_seed(state, seed, i, stream)
+        status, nph, nel, local, terminal = relax_vacancy(
+            shell, 0.0, 0.0, 0.0, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy_eV,
+            min_emit_eV, state, vac, ph, 0, el, 0)
+        eph = 0.0
+        emax = 0.0
+        for j in range(nph):
+            eph += ph[j, 6]
+            if ph[j, 6] > emax:
+                emax = ph[j, 6]
+        eel = 0.0
+        for j in range(nel):
+            eel += el[j, 6]
+        out[i, 0] = nph
+        out[i, 1] = nel
+        out[i, 2] = eph
+        out[i, 3] = eel
+        out[i, 4] = local
+        out[i, 5] = terminal
+        out[i, 6] = emax
+        out[i, 7] = status

@@ -1,0 +1,572 @@
+"""Electron cross sections of liquid water for event-by-event track structure.
+
+Units: energies in eV, lengths in nm, microscopic cross sections in nm², macroscopic cross
+sections (inverse mean free paths) in 1/nm.  Constants come from :mod:`scipy.constants`
+(CODATA); only model parameters taken from the cited papers are typed in.
+
+Medium
+------
+Liquid water, ρ = 1.0 g/cm³, M = 18.015 g/mol: molecular number density
+``N = ρ N_A / M = 33.43 nm⁻³`` (= 3.343×10⁻² Å⁻³), :data:`WATER_MOLECULES_PER_NM3`.
+
+Channels (11, in the order of the columns of :attr:`WaterTables.sigma_per_nm`)
+----------------------------------------------------------------------------
+0–4   ionization of the orbitals 1b1, 3a1, 1b2, 2a1, 1a1 (relativistic BEB, below);
+5–9   electronic excitation of the levels A¹B₁, B¹A₁, Ryd A+B, Ryd C+D, diffuse bands;
+10    elastic scattering (screened Rutherford).
+
+Ionization — Binary-Encounter-Bethe (BEB)
+-----------------------------------------
+Kim & Rudd, Phys. Rev. A 50 (1994) 3954, with the dipole constant Q = 1 and N_i = N.  Per
+orbital (binding energy B, mean orbital kinetic energy U, occupation N), with t = T/B,
+u = U/B, w = W/B (W: kinetic energy of the ejected electron), R = 13.606 eV (Rydberg),
+a₀ = Bohr radius, S = 4π a₀² N (R/B)²:
+
+    σ_BEB(T)    = S/(t+u+1) · [½ ln t (1 − 1/t²) + 1 − 1/t − ln t/(t+1)]
+    dσ/dW(W, T) = S/(B(t+u+1)) · Σₙ Fₙ [(w+1)⁻ⁿ + (t−w)⁻ⁿ],
+                  F₁ = −1/(t+1),  F₂ = 1,  F₃ = ln t,      0 ≤ w ≤ (t−1)/2.
+
+∫₀^{(t−1)/2} dσ/dW B dw = σ_BEB exactly (tested).  The primary loses B + W, the secondary
+gets W, the binding energy B is deposited locally.
+
+Relativistic extension (RBEB; Kim, Santos & Parente, Phys. Rev. A 62 (2000) 052710).  With
+t' = T/mc², b' = B/mc², u' = U/mc², β_x² = 1 − 1/(1 + x')², α the fine-structure constant:
+
+    σ_RBEB = 4π a₀² α⁴ N / ((β_t² + β_u² + β_b²) 2b')
+             · { ½ [ln(β_t²/(1−β_t²)) − β_t² − ln 2b'] (1 − 1/t²) + 1 − 1/t
+                 − ln t/(t+1) · (1+2t')/(1+t'/2)² + b'²/(1+t'/2)² · (t−1)/2 }
+
+and the matching singly differential form (the integrand of the braces, per unit w)
+
+    dσ/dW = [same prefactor]/B · { L [(w+1)⁻³ + (t−w)⁻³] + [(w+1)⁻² + (t−w)⁻²]
+                                   − (1+2t')/((1+t'/2)²(t+1)) [(w+1)⁻¹ + (t−w)⁻¹]
+                                   + b'²/(1+t'/2)² },
+    L = ln(β_t²/(1−β_t²)) − β_t² − ln 2b'.
+
+For t' → 0, RBEB → BEB term by term (L → ln t, the prefactor → S/(t+u+1)); the
+difference is +0.2 % at 1 keV, +2.6 % at 10 keV, +5 % at 20 keV, +13 % at 50 keV and
++28 % at 100 keV (plain BEB uses T instead of mv²/2 in the Bethe term and so
+underestimates the cross section of fast electrons).  hpcmc uses RBEB at all energies, so
+the transport is continuous across 20 keV; :func:`beb_sigma_nm2` is kept for validation.
+
+Orbital constants: liquid-phase binding energies B (Dingfelder et al., Radiat. Phys. Chem.
+53 (1998) 1; the values used by Geant4-DNA) and the vapour orbital kinetic energies U of
+Hwang, Kim & Rudd, J. Chem. Phys. 104 (1996) 2956 (PHYSICS.md).  Validity: BEB is a
+model for isolated molecules; with liquid-phase B it is a common approximation for liquid
+water (no condensed-phase screening, no collective excitation), stated accuracy of BEB
+±10–20 % near the peak; RBEB valid up to MeV energies.  The 1a1 (O K-shell) vacancy's
+Auger cascade is not followed: its B = 539 eV is deposited locally.
+
+Excitation — Emfietzoglou semi-empirical
+----------------------------------------
+Five levels E_j = 8.22, 10.00, 11.24, 12.61, 13.77 eV (A¹B₁, B¹A₁, Rydberg A+B, Rydberg C+D,
+diffuse bands) with analytic fits of the dielectric-model (Born) excitation inverse mean
+free path of liquid water (Emfietzoglou, Karava, Papamichael & Moscovitch, "Monte Carlo
+simulation of the energy loss of low-energy electrons in liquid water", Phys. Med. Biol. 48
+(2003) 2355; levels from Emfietzoglou & Moscovitch, Nucl. Instrum. Meth. B 193 (2002) 71;
+the form Geant4-DNA 9.0 used in G4eCrossSectionExcitationEmfietzoglou):
+
+    Σ_j(T) = A_j/(2π a₀) · (E_j/T) · ln(C_j T/R) · (1 − E_j/T)^{P_j}      [1/nm], T > E_j
+
+    A_j = 0.0205, 0.0209, 0.0130, 0.0026, 0.0025
+    C_j = 4.9801, 3.3850, 2.8095, 1.9242, 3.4624
+    P_j = 0.4757, 0.3483, 0.4443, 0.3429, 0.4379
+
+Σ_j is macroscopic for liquid water of unit density; σ_j = Σ_j/N.  Parameter values: as
+reproduced in the Geant4-DNA release cited above (not re-checked against the paper's
+table — flagged for verification).  Validity of the fit: ≈ 10 eV – 10 keV; above 10 keV
+the formula is extrapolated with its Bethe-like (ln T)/T asymptote (non-relativistic).
+Excitation carries 2 % of the stopping power at 100 eV and < 1 % above 1 keV, so the
+extrapolation changes the CSDA range at 50 keV by far less than 1 %.  In the Bethe limit
+the fit corresponds to optical oscillator strengths f_j = A_j E_j²/(8π² a₀³ N R²) =
+0.019, 0.029, 0.023, 0.006, 0.007 (Σ ≈ 0.08), the magnitude of the Drude excitation
+terms of dielectric models of liquid water.  Energy loss = E_j, deposited locally, no
+ionization recorded, direction unchanged.
+
+Elastic — screened Rutherford (Uehara) with Brenner–Zaider angles below 200 eV
+-------------------------------------------------------------------------------
+Uehara, Nikjoo & Goodhead, Phys. Med. Biol. 37 (1992) 1841 (KURBUC), per molecule with an
+effective Z = 7.42:
+
+    dσ/dΩ = σ_R / (1 − cos θ + 2n)²,    σ_el = π σ_R / (n (n+1)),
+    σ_R   = Z(Z+1) [e²/(4πε₀) · (T + mc²)/(T (T + 2mc²))]²,
+    n     = 1.7×10⁻⁵ Z^{2/3} η_c / (τ(τ+2)),   τ = T/mc²,
+    η_c   = 1.198 (T < 50 keV),  1.13 + 3.76 (αZ)²/β² (T ≥ 50 keV).
+
+The total cross section above is used at all energies.  Below 200 eV the polar angle is
+sampled instead from the Brenner & Zaider fit to measured water-vapour angular
+distributions (Phys. Med. Biol. 29 (1984) 443):
+
+    dσ/dΩ ∝ 1/(1 + 2γ − cos θ)² + β/(1 + 2δ + cos θ)²,
+    β = exp(Σ b_i Tⁱ), δ = exp(Σ d_i Tⁱ),
+    γ = exp(Σ g_i Tⁱ) (T ≤ 10 eV, and 10 < T ≤ 100 eV with other coefficients),
+    γ = Σ g_i Tⁱ       (100 < T < 200 eV),   T in eV.
+
+(the same combination as Geant4-DNA's "Uehara screened Rutherford" elastic model).
+Validity: the screened Rutherford form is a high-energy approximation (> ~200 eV); below
+it the total cross section is only indicative (factor ~2), the angular distribution is
+the fitted measurement (≈ 10–200 eV).
+
+Stopping power, ranges and W value of the combination (for orientation)
+-------------------------------------------------------------------------
+Σ_k N σ_k ⟨energy loss⟩_k gives 11.6 eV/nm at 1 keV, 2.27 eV/nm at 10 keV (ESTAR collision
+stopping power 2.26), 0.669 eV/nm at 50 keV (ESTAR 0.660) and CSDA ranges within 5 % of
+ESTAR at 10–100 keV.  The transport gives W = E₀/⟨N_ion⟩ ≈ 19.4 eV at 1 keV (Geant4-DNA
+option 4: 22.77 eV) and a 1 keV primary path of 66.5 nm (option 4: 79–80 nm): the
+liquid-phase BEB ionization cross section (3.06×10⁻¹⁶ cm² at 100 eV, 0.93 nm inelastic
+mean free path) exceeds the dielectric-model one below ~1 keV.  The W value is sensitive to
+the binding energies (vapour B: 22.5 eV at 1 keV) and weakly to the cut-off (10 eV: 19.4,
+15 eV: 20.3, 20 eV: 21.7 eV at 1 keV).
+
+Tables
+------
+:func:`build_water_tables` tabulates Σ_k(T) for the 11 channels on a log grid (default
+1 eV – 1 MeV, 100 points per decade); kernels interpolate linearly in ln T.  Thresholds
+are enforced exactly by the kernel (Σ_k = 0 for T ≤ threshold_k; in the grid cell that
+contains a threshold, Σ_k is interpolated from zero at the threshold).  Interpolation
+error: total Σ within 10⁻³ everywhere, each channel within 3×10⁻⁴ more than one grid cell
+(2.3 %) above its threshold (just above a threshold the relative error of the tiny Σ_k is
+larger, its absolute value negligible).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import numba as nb
+import numpy as np
+from scipy import constants as _sc
+
+__all__ = [
+    "WATER_DENSITY_G_CM3",
+    "WATER_MOLAR_MASS_G_MOL",
+    "WATER_MOLECULES_PER_NM3",
+    "BOHR_RADIUS_NM",
+    "RYDBERG_EV",
+    "ELECTRON_MASS_EV",
+    "FINE_STRUCTURE",
+    "COULOMB_EV_NM",
+    "ORBITAL_NAMES",
+    "ORBITAL_B_EV",
+    "ORBITAL_U_EV",
+    "ORBITAL_N",
+    "VAPOUR_ORBITAL_B_EV",
+    "EXCITATION_NAMES",
+    "EXCITATION_E_EV",
+    "EXCITATION_A",
+    "EXCITATION_C",
+    "EXCITATION_P",
+    "ELASTIC_Z_EFF",
+    "BZ_BETA",
+    "BZ_DELTA",
+    "BZ_GAMMA_LOW",
+    "BZ_GAMMA_MID",
+    "BZ_GAMMA_HIGH",
+    "N_CHANNELS",
+    "CH_ION0",
+    "CH_EXC0",
+    "CH_ELASTIC",
+    "CHANNEL_NAMES",
+    "beb_sigma_nm2",
+    "beb_sdcs_nm2_per_eV",
+    "rbeb_sigma_nm2",
+    "rbeb_sdcs_nm2_per_eV",
+    "rbeb_coefficients",
+    "excitation_sigma_per_nm",
+    "elastic_screening",
+    "elastic_sigma_nm2",
+    "brenner_zaider_parameters",
+    "WaterTables",
+    "build_water_tables",
+    "water_tables",
+]
+
+# --------------------------------------------------------------------------- constants
+WATER_DENSITY_G_CM3 = 1.0
+WATER_MOLAR_MASS_G_MOL = 18.015
+#: Molecules per nm³: ρ N_A / M, with 1 cm³ = 10²¹ nm³.
+WATER_MOLECULES_PER_NM3 = WATER_DENSITY_G_CM3 * _sc.Avogadro / WATER_MOLAR_MASS_G_MOL * 1e-21
+
+BOHR_RADIUS_NM = _sc.physical_constants["Bohr radius"][0] * 1e9
+RYDBERG_EV = _sc.physical_constants["Rydberg constant times hc in eV"][0]
+ELECTRON_MASS_EV = _sc.physical_constants["electron mass energy equivalent in MeV"][0] * 1e6
+FINE_STRUCTURE = _sc.fine_structure
+#: e²/(4πε₀) in eV·nm (= 1.44 eV nm).
+COULOMB_EV_NM = _sc.e / (4.0 * math.pi * _sc.epsilon_0) * 1e9
+
+# --------------------------------------------------------------------------- ionization
+ORBITAL_NAMES = ("1b1", "3a1", "1b2", "2a1", "1a1")
+#: Liquid-phase binding energies B [eV] (Dingfelder et al. 1998).
+ORBITAL_B_EV = np.array([10.79, 13.39, 16.05, 32.30, 539.0])
+#: Orbital kinetic energies U [eV] (Hwang, Kim & Rudd 1996).
+ORBITAL_U_EV = np.array([61.91, 59.52, 48.36, 70.71, 796.2])
+#: Occupation numbers.
+ORBITAL_N = np.array([2.0, 2.0, 2.0, 2.0, 2.0])
+#: Vapour binding energies [eV] (Hwang, Kim & Rudd 1996), for comparisons with gas data.
+VAPOUR_ORBITAL_B_EV = np.array([12.61, 14.73, 18.55, 32.20, 539.7])
+
+# --------------------------------------------------------------------------- excitation
+EXCITATION_NAMES = ("A1B1", "B1A1", "RydA+B", "RydC+D", "diffuse")
+EXCITATION_E_EV = np.array([8.22, 10.00, 11.24, 12.61, 13.77])
+EXCITATION_A = np.array([0.0205, 0.0209, 0.0130, 0.0026, 0.0025])
+EXCITATION_C = np.array([4.9801, 3.3850, 2.8095, 1.9242, 3.4624])
+EXCITATION_P = np.array([0.4757, 0.3483, 0.4443, 0.3429, 0.4379])
+
+# --------------------------------------------------------------------------- elastic
+ELASTIC_Z_EFF = 7.42
+_ETA_C_LOW = 1.198
+_SCREEN_K = 1.7e-5
+_ETA_SWITCH_EV = 50e3
+#: Brenner & Zaider (1984) polynomial coefficients (T in eV), lowest order first.
+BZ_BETA = np.array([7.51525, -0.41912, 7.2017e-3, -4.646e-5, 1.02897e-7])
+BZ_DELTA = np.array([2.9612, -0.26376, 4.307e-3, -2.6895e-5, 5.83505e-8])
+BZ_GAMMA_LOW = np.array([-1.7013, -1.48284, 0.6331, -0.10911, 8.358e-3, -2.388e-4])  # T ≤ 10 eV, exp
+BZ_GAMMA_MID = np.array([-3.32517, 0.10996, -4.5255e-3, 5.8372e-5, -2.4659e-7])  # 10–100 eV, exp
+BZ_GAMMA_HIGH = np.array([2.4775e-2, -2.96264e-5, -1.20655e-7])  # 100–200 eV, linear
+
+# --------------------------------------------------------------------------- channels
+N_CHANNELS = 11
+CH_ION0 = 0
+CH_EXC0 = 5
+CH_ELASTIC = 10
+CHANNEL_NAMES = tuple(f"ion_{n}" for n in ORBITAL_NAMES) + tuple(f"exc_{n}" for n in EXCITATION_NAMES) + ("elastic",)
+
+
+# =========================================================================== ionization
+def beb_sigma_nm2(energy_eV, b_eV, u_eV, n_occ=2.0):
+    """Non-relativistic BEB ionization cross section of one orbital (Kim & Rudd 1994).
+
+    σ = S/(t+u+1) [½ ln t (1 − 1/t²) + 1 − 1/t − ln t/(t+1)],  S = 4π a₀² N (R/B)².
+
+    Parameters
+    ----------
+    energy_eV : float or ndarray
+        Incident kinetic energy T  [eV].
+    b_eV, u_eV : float
+        Orbital binding energy B and orbital kinetic energy U  [eV].
+    n_occ : float
+        Occupation number N.
+
+    Returns
+    -------
+    float or ndarray
+        σ  [nm²]; zero for T ≤ B.
+    """
+    T = np.asarray(energy_eV, dtype=float)
+    t = np.maximum(T / b_eV, 1.0)
+    u = u_eV / b_eV
+    S = 4.0 * math.pi * BOHR_RADIUS_NM**2 * n_occ * (RYDBERG_EV / b_eV) ** 2
+    lt = np.log(t)
+    sig = S / (t + u + 1.0) * (0.5 * lt * (1.0 - 1.0 / t**2) + 1.0 - 1.0 / t - lt / (t + 1.0))
+    return np.where(T > b_eV, sig, 0.0)
+
+
+def beb_sdcs_nm2_per_eV(w_eV, energy_eV, b_eV, u_eV, n_occ=2.0):
+    """Non-relativistic BEB singly differential cross section dσ/dW (Kim & Rudd 1994, Q = 1).
+
+    dσ/dW = S/(B(t+u+1)) Σₙ Fₙ [(w+1)⁻ⁿ + (t−w)⁻ⁿ], F₁ = −1/(t+1), F₂ = 1, F₃ = ln t.
+
+    Parameters
+    ----------
+    w_eV : float or ndarray
+        Secondary-electron kinetic energy W  [eV], 0 ≤ W ≤ (T − B)/2.
+    energy_eV : float
+        Incident kinetic energy T  [eV].
+    b_eV, u_eV, n_occ
+        Orbital constants as in :func:`beb_sigma_nm2`.
+
+    Returns
+    -------
+    float or ndarray
+        dσ/dW  [nm²/eV]; zero outside [0, (T − B)/2].
+    """
+    w = np.asarray(w_eV, dtype=float) / b_eV
+    t = energy_eV / b_eV
+    u = u_eV / b_eV
+    S = 4.0 * math.pi * BOHR_RADIUS_NM**2 * n_occ * (RYDBERG_EV / b_eV) ** 2
+    f = (-1.0 / (t + 1.0) * (1.0 / (w + 1.0) + 1.0 / (t - w))
+         + (1.0 / (w + 1.0) ** 2 + 1.0 / (t - w) ** 2)
+         + math.log(max(t, 1.0)) * (1.0 / (w + 1.0) ** 3 + 1.0 / (t - w) ** 3))
+    val = S / (b_eV * (t + u + 1.0)) * f
+    ok = (w >= 0.0) & (w <= 0.5 * (t - 1.0)) & (t > 1.0)
+    return np.where(ok, val, 0.0)
+
+
+@nb.njit(cache=True)
+def rbeb_coefficients(energy_eV, b_eV, u_eV, n_occ):
+    """Coefficients of the RBEB singly differential cross section of one orbital.
+
+    dσ/dW = (pref/B) {c3 [(w+1)⁻³ + (t−w)⁻³] + [(w+1)⁻² + (t−w)⁻²]
+                      + c1 [(w+1)⁻¹ + (t−w)⁻¹] + c0},     w = W/B ∈ [0, (t−1)/2]
+
+    with pref = 4π a₀² α⁴ N/((β_t² + β_u² + β_b²) 2b'), c3 = L = ln(β_t²/(1−β_t²)) − β_t²
+    − ln 2b', c1 = −(1+2t')/((1+t'/2)²(t+1)) and c0 = b'²/(1+t'/2)² (Kim, Santos & Parente
+    2000; see the module docstring).
+
+    Parameters
+    ----------
+    energy_eV, b_eV, u_eV : float
+        T, B, U  [eV].
+    n_occ : float
+        Occupation number N.
+
+    Returns
+    -------
+    tuple of float
+        ``(t, pref_nm2, c3, c1, c0)``; pref in [nm²].
+    """
+    t = energy_eV / b_eV
+    tp = energy_eV / ELECTRON_MASS_EV
+    bp = b_eV / ELECTRON_MASS_EV
+    up = u_eV / ELECTRON_MASS_EV
+    bt2 = 1.0 - 1.0 / ((1.0 + tp) * (1.0 + tp))
+    bb2 = 1.0 - 1.0 / ((1.0 + bp) * (1.0 + bp))
+    bu2 = 1.0 - 1.0 / ((1.0 + up) * (1.0 + up))
+    a2 = FINE_STRUCTURE * FINE_STRUCTURE
+    pref = 4.0 * math.pi * BOHR_RADIUS_NM * BOHR_RADIUS_NM * a2 * a2 * n_occ / ((bt2 + bb2 + bu2) * 2.0 * bp)
+    # ln(β²/(1−β²)) = ln(t'(2+t')) written without cancellation
+    c3 = math.log(tp * (2.0 + tp)) - bt2 - math.log(2.0 * bp)
+    h = 1.0 + 0.5 * tp
+    c1 = -(1.0 + 2.0 * tp) / (h * h * (t + 1.0))
+    c0 = bp * bp / (h * h)
+    return t, pref, c3, c1, c0
+
+
+def rbeb_sigma_nm2(energy_eV, b_eV, u_eV, n_occ=2.0):
+    """Relativistic BEB ionization cross section of one orbital (Kim, Santos & Parente 2000).
+
+    σ = pref {½ L (1 − 1/t²) + 1 − 1/t + c1 ln t + c0 (t − 1)/2} with the coefficients of
+    :func:`rbeb_coefficients` (c1 already contains −1/(t+1)).
+
+    Parameters
+    ----------
+    energy_eV : float or ndarray
+        T  [eV].
+    b_eV, u_eV : float
+        B, U  [eV].
+    n_occ : float
+        Occupation number.
+
+    Returns
+    -------
+    float or ndarray
+        σ  [nm²]; zero for T ≤ B (and clipped at zero in the sliver t − 1 ≲ 2b' just
+        above threshold where L < 0).
+    """
+    T = np.atleast_1d(np.asarray(energy_eV, dtype=float))
+    out = np.zeros_like(T)
+    for i, e in enumerate(T):
+        if e <= b_eV:
+            continue
+        t, pref, c3, c1, c0 = rbeb_coefficients(e, b_eV, u_eV, n_occ)
+        val = pref * (0.5 * c3 * (1.0 - 1.0 / t**2) + 1.0 - 1.0 / t + c1 * math.log(t) + c0 * 0.5 * (t - 1.0))
+        out[i] = max(val, 0.0)
+    return out if np.ndim(energy_eV) else float(out[0])
+
+
+def rbeb_sdcs_nm2_per_eV(w_eV, energy_eV, b_eV, u_eV, n_occ=2.0):
+    """RBEB singly differential cross section dσ/dW  [nm²/eV] (see :func:`rbeb_coefficients`).
+
+    Parameters
+    ----------
+    w_eV : float or ndarray
+        Secondary energy W  [eV].
+    energy_eV : float
+        Incident energy T  [eV].
+    b_eV, u_eV, n_occ
+        Orbital constants.
+    """
+    w = np.asarray(w_eV, dtype=float) / b_eV
+    if energy_eV <= b_eV:
+        return np.zeros_like(w)
+    t, pref, c3, c1, c0 = rbeb_coefficients(energy_eV, b_eV, u_eV, n_occ)
+    f = (c3 * (1.0 / (w + 1.0) ** 3 + 1.0 / (t - w) ** 3) + (1.0 / (w + 1.0) ** 2 + 1.0 / (t - w) ** 2)
+         + c1 * (1.0 / (w + 1.0) + 1.0 / (t - w)) + c0)
+    ok = (w >= 0.0) & (w <= 0.5 * (t - 1.0))
+    return np.where(ok, pref / b_eV * f, 0.0)
+
+
+# =========================================================================== excitation
+def excitation_sigma_per_nm(energy_eV, level):
+    """Macroscopic excitation cross section Σ_j of liquid water (Emfietzoglou 2003 fit).
+
+    Σ_j(T) = A_j/(2π a₀) (E_j/T) ln(C_j T/R) (1 − E_j/T)^{P_j}, zero for T ≤ E_j.
+
+    Parameters
+    ----------
+    energy_eV : float or ndarray
+        T  [eV].
+    level : int
+        Level index 0–4 (:data:`EXCITATION_NAMES`).
+
+    Returns
+    -------
+    float or ndarray
+        Σ_j  [1/nm] for ρ = 1 g/cm³ (divide by :data:`WATER_MOLECULES_PER_NM3` for σ in nm²).
+    """
+    T = np.asarray(energy_eV, dtype=float)
+    e = EXCITATION_E_EV[level]
+    x = np.maximum(T, e)
+    val = (EXCITATION_A[level] / (2.0 * math.pi * BOHR_RADIUS_NM) * (e / x) * np.log(EXCITATION_C[level] * x / RYDBERG_EV)
+           * (1.0 - e / x) ** EXCITATION_P[level])
+    return np.where(T > e, val, 0.0)
+
+
+# =========================================================================== elastic
+@nb.njit(cache=True)
+def elastic_screening(energy_eV):
+    """Screening parameter n(T) of the screened Rutherford cross section (Uehara et al. 1992).
+
+    n = 1.7×10⁻⁵ Z^{2/3} η_c/(τ(τ+2)), τ = T/mc², Z = 7.42, η_c = 1.198 below 50 keV and
+    1.13 + 3.76 (αZ)²/β² above.
+
+    Parameters
+    ----------
+    energy_eV : float
+        T  [eV].
+
+    Returns
+    -------
+    float
+        n (dimensionless).
+    """
+    tau = energy_eV / ELECTRON_MASS_EV
+    if energy_eV < _ETA_SWITCH_EV:
+        eta = _ETA_C_LOW
+    else:
+        beta2 = 1.0 - 1.0 / ((1.0 + tau) * (1.0 + tau))
+        az = FINE_STRUCTURE * ELASTIC_Z_EFF
+        eta = 1.13 + 3.76 * az * az / beta2
+    return _SCREEN_K * ELASTIC_Z_EFF ** (2.0 / 3.0) * eta / (tau * (tau + 2.0))
+
+
+def elastic_sigma_nm2(energy_eV):
+    """Total elastic cross section per molecule σ_el = π σ_R/(n(n+1))  [nm²].
+
+    σ_R = Z(Z+1)[e²/(4πε₀) (T+mc²)/(T(T+2mc²))]², Z = 7.42 (Uehara et al. 1992).
+
+    Parameters
+    ----------
+    energy_eV : float or ndarray
+        T  [eV].
+    """
+    T = np.atleast_1d(np.asarray(energy_eV, dtype=float))
+    lam = COULOMB_EV_NM * (T + ELECTRON_MASS_EV) / (T * (T + 2.0 * ELECTRON_MASS_EV))
+    sig_r = ELASTIC_Z_EFF * (ELASTIC_Z_EFF + 1.0) * lam * lam
+    n = np.array([elastic_screening(e) for e in T])
+    out = math.pi * sig_r / (n * (n + 1.0))
+    return out if np.ndim(energy_eV) else float(out[0])
+
+
+@nb.njit(cache=True)
+def _poly(x, c):
+    r = 0.0
+    for i in range(c.shape[0] - 1, -1, -1):
+        r = r * x + c[i]
+    return r
+
+
+@nb.njit(cache=True)
+def brenner_zaider_parameters(energy_eV):
+    """Parameters (γ, β, δ) of the Brenner & Zaider (1984) elastic angular distribution.
+
+    dσ/dΩ ∝ 1/(1 + 2γ − cos θ)² + β/(1 + 2δ + cos θ)², fitted for water vapour, T in eV,
+    validity ≈ 10–200 eV (used below 200 eV).
+
+    Parameters
+    ----------
+    energy_eV : float
+        T  [eV].
+
+    Returns
+    -------
+    tuple of float
+        ``(gamma, beta, delta)``.
+    """
+    beta = math.exp(_poly(energy_eV, BZ_BETA))
+    delta = math.exp(_poly(energy_eV, BZ_DELTA))
+    if energy_eV > 100.0:
+        gamma = _poly(energy_eV, BZ_GAMMA_HIGH)
+    elif energy_eV > 10.0:
+        gamma = math.exp(_poly(energy_eV, BZ_GAMMA_MID))
+    else:
+        gamma = math.exp(_poly(energy_eV, BZ_GAMMA_LOW))
+    return gamma, beta, delta
+
+
+# =========================================================================== tables
+@dataclasses.dataclass(frozen=True)
+class WaterTables:
+    """Tabulated macroscopic cross sections of liquid water for the transport kernels.
+
+    Attributes
+    ----------
+    energy_eV : ndarray, shape (n,)
+        Log-spaced grid  [eV].
+    sigma_per_nm : ndarray, shape (n, N_CHANNELS)
+        Macroscopic cross section Σ_k(T) per channel  [1/nm] (column order: CHANNEL_NAMES).
+    grid : ndarray, shape (3,)
+        ``[ln E_min, 1/Δ(ln E), n]`` — what the kernels need to locate a grid cell.
+    threshold_eV : ndarray, shape (N_CHANNELS,)
+        Channel thresholds  [eV] (B for ionization, E_j for excitation, 0 for elastic).
+    """
+
+    energy_eV: np.ndarray
+    sigma_per_nm: np.ndarray
+    grid: np.ndarray
+    threshold_eV: np.ndarray
+
+    @property
+    def e_min_eV(self) -> float:
+        return float(self.energy_eV[0])
+
+    @property
+    def e_max_eV(self) -> float:
+        return float(self.energy_eV[-1])
+
+
+def build_water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100) -> WaterTables:
+    """Tabulate the 11 channel cross sections on a log grid.
+
+    Parameters
+    ----------
+    e_min_eV, e_max_eV : float
+        Grid limits  [eV]; e_min must lie below the cut-off used in transport and
+        e_max above the highest primary energy (≥ 100 keV).
+    points_per_decade : int
+        Grid density.
+
+    Returns
+    -------
+    WaterTables
+    """
+    if not (0.0 < e_min_eV < e_max_eV):
+        raise ValueError(f"build_water_tables: need 0 < e_min_eV < e_max_eV, got {e_min_eV}, {e_max_eV}")
+    if points_per_decade < 10:
+        raise ValueError(f"build_water_tables: points_per_decade must be ≥ 10, got {points_per_decade}")
+    n = int(round(math.log10(e_max_eV / e_min_eV) * points_per_decade)) + 1
+    ln_e = np.linspace(math.log(e_min_eV), math.log(e_max_eV), n)
+    e = np.exp(ln_e)
+    e[0], e[-1] = e_min_eV, e_max_eV
+    sig = np.zeros((n, N_CHANNELS))
+    N = WATER_MOLECULES_PER_NM3
+    for k in range(5):
+        sig[:, CH_ION0 + k] = N * rbeb_sigma_nm2(e, ORBITAL_B_EV[k], ORBITAL_U_EV[k], ORBITAL_N[k])
+    for j in range(5):
+        sig[:, CH_EXC0 + j] = excitation_sigma_per_nm(e, j)
+    sig[:, CH_ELASTIC] = N * elastic_sigma_nm2(e)
+    thr = np.zeros(N_CHANNELS)
+    thr[CH_ION0:CH_ION0 + 5] = ORBITAL_B_EV
+    thr[CH_EXC0:CH_EXC0 + 5] = EXCITATION_E_EV
+    grid = np.array([ln_e[0], (n - 1) / (ln_e[-1] - ln_e[0]), float(n)])
+    sig = np.ascontiguousarray(sig)
+    for a in (e, sig, grid, thr):  # shared through the cache below: make them immutable
+        a.flags.writeable = False
+    return WaterTables(energy_eV=e, sigma_per_nm=sig, grid=grid, threshold_eV=thr)
+
+
+@functools.lru_cache(maxsize=4)
+def water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100) -> WaterTables:
+    """Cached :func:`build_water_tables` (built once per process, ~0.1 s)."""
+    return build_water_tables(e_min_eV, e_max_eV, points_per_decade)

@@ -1,0 +1,319 @@
+"""Tests of the liquid-water track-structure electron transport (hpcmc.physics.electron_water).
+
+Reduced statistics throughout (each test runs in a few seconds on one core once the numba
+cache is warm); the full-statistics numbers are printed by ``tools/validate_electron.py``.
+"""
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from hpcmc.physics import electron_water as ew
+from hpcmc.physics import water_xs as wx
+from hpcmc.runtime.rng import rng_seed
+
+ESTAR_CSDA_G_CM2 = {10e3: 2.515e-4, 20e3: 8.566e-4, 50e3: 4.320e-3}  # PHYSICS.md (ESTAR)
+NM_PER_CM = 1e7
+
+
+# --------------------------------------------------------------------------- helpers
+@nb.njit(cache=True)
+def _draw_w(n, energy_eV, b_eV, u_eV, n_occ, seed):
+    st = np.zeros(2, dtype=np.uint64)
+    rng_seed(st, seed, 0, 11)
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = ew.sample_ionization_w_eV(energy_eV, b_eV, u_eV, n_occ, st)
+    return out
+
+
+@nb.njit(cache=True)
+def _draw_elastic_cos(n, energy_eV, seed):
+    st = np.zeros(2, dtype=np.uint64)
+    rng_seed(st, seed, 0, 12)
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = ew.sample_elastic_cos(energy_eV, st)
+    return out
+
+
+@nb.njit(cache=True)
+def _draw_secondary_cos(n, w_eV, energy_eV, seed):
+    st = np.zeros(2, dtype=np.uint64)
+    rng_seed(st, seed, 0, 13)
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = ew.secondary_cos_theta(w_eV, energy_eV, st)
+    return out
+
+
+def _chi2_pvalue(counts, expected_prob):
+    exp = expected_prob / expected_prob.sum() * counts.sum()
+    m = exp > 5.0
+    chi2 = float(((counts[m] - exp[m]) ** 2 / exp[m]).sum())
+    return stats.chi2.sf(chi2, int(m.sum()) - 1)
+
+
+def _tables():
+    return wx.water_tables()
+
+
+# --------------------------------------------------------------------------- data / cross sections
+def test_number_density_from_rho_and_molar_mass():
+    n = wx.WATER_MOLECULES_PER_NM3
+    assert n == pytest.approx(1.0 * 6.02214076e23 / 18.015 * 1e-21, rel=1e-12)
+    assert n * 1e-3 == pytest.approx(3.343e-2, rel=1e-3)  # per Å³
+
+
+@pytest.mark.parametrize("energy_eV", [11.0, 20.0, 100.0, 1e3, 1e4, 1e5])
+def test_sdcs_integrates_to_total_cross_section(energy_eV):
+    """∫₀^{(T−B)/2} dσ/dW dW = σ (BEB and RBEB, every orbital) — an exact invariant."""
+    for b, u in zip(wx.ORBITAL_B_EV, wx.ORBITAL_U_EV):
+        if energy_eV <= b:
+            assert wx.rbeb_sigma_nm2(energy_eV, b, u) == 0.0
+            continue
+        wm = 0.5 * (energy_eV - b)
+        pts = [wm * 1e-3, wm * 1e-2, wm * 0.1] if wm > 10 * b else None
+        num_beb = integrate.quad(lambda w: float(wx.beb_sdcs_nm2_per_eV(w, energy_eV, b, u)), 0.0, wm,
+                                 points=pts, limit=400, epsabs=0.0, epsrel=1e-12)[0]
+        num_rbeb = integrate.quad(lambda w: float(wx.rbeb_sdcs_nm2_per_eV(w, energy_eV, b, u)), 0.0, wm,
+                                  points=pts, limit=400, epsabs=0.0, epsrel=1e-12)[0]
+        assert num_beb == pytest.approx(float(wx.beb_sigma_nm2(energy_eV, b, u)), rel=1e-8)
+        assert num_rbeb == pytest.approx(wx.rbeb_sigma_nm2(energy_eV, b, u), rel=1e-8)
+
+
+def test_rbeb_reduces_to_beb_at_low_energy():
+    b, u = wx.ORBITAL_B_EV[0], wx.ORBITAL_U_EV[0]
+    for e in (20.0, 100.0, 300.0):
+        assert wx.rbeb_sigma_nm2(e, b, u) == pytest.approx(float(wx.beb_sigma_nm2(e, b, u)), rel=1e-3)
+    # relativistic increase at 100 keV (plain BEB uses T instead of mv²/2)
+    ratio = wx.rbeb_sigma_nm2(1e5, b, u) / float(wx.beb_sigma_nm2(1e5, b, u))
+    assert 1.2 < ratio < 1.35
+
+
+def test_total_ionization_cross_section_values():
+    """Liquid-phase BEB total (5 orbitals); vapour-B BEB vs the measured water-vapour total."""
+    def total(e, bs):
+        return sum(float(wx.beb_sigma_nm2(e, b, u)) for b, u in zip(bs, wx.ORBITAL_U_EV)) * 1e-14  # cm²
+    assert total(100.0, wx.ORBITAL_B_EV) == pytest.approx(3.0605e-16, rel=1e-3)
+    assert total(1000.0, wx.ORBITAL_B_EV) == pytest.approx(0.9628e-16, rel=1e-3)
+    # vapour: experiment ~2.2-2.3e-16 cm² at 100 eV (Straub et al. 1998); BEB within ~15 %
+    assert total(100.0, wx.VAPOUR_ORBITAL_B_EV) == pytest.approx(2.27e-16, rel=0.15)
+
+
+def test_tables_match_direct_evaluation():
+    tab = _tables()
+    n = wx.WATER_MOLECULES_PER_NM3
+    row = np.empty(wx.N_CHANNELS)
+    for e in (10.001, 13.5, 15.0, 25.0, 123.4, 5.5e3, 7.7e4):
+        tot = ew.interpolate_sigma(e, tab.sigma_per_nm, tab.grid, tab.threshold_eV, row)
+        assert tot == pytest.approx(row.sum(), rel=1e-15)
+        assert np.all(row[e <= tab.threshold_eV] == 0.0)
+        direct = [n * wx.rbeb_sigma_nm2(e, b, u) for b, u in zip(wx.ORBITAL_B_EV, wx.ORBITAL_U_EV)]
+        direct += [float(wx.excitation_sigma_per_nm(e, j)) for j in range(5)]
+        direct += [n * wx.elastic_sigma_nm2(e)]
+        assert row.sum() == pytest.approx(sum(direct), rel=1e-3)
+        if e > 20.0:  # more than a grid cell above every threshold it exceeds
+            np.testing.assert_allclose(row, direct, rtol=3e-4, atol=1e-12)
+
+
+def test_excitation_and_elastic_cross_sections_are_sane():
+    for j in range(5):
+        assert float(wx.excitation_sigma_per_nm(wx.EXCITATION_E_EV[j] * 0.999, j)) == 0.0
+        assert float(wx.excitation_sigma_per_nm(100.0, j)) > 0.0
+    # elastic mean free path: a fraction of a nm at 10 eV, tens of nm at 10 keV
+    mfp10 = 1.0 / (wx.WATER_MOLECULES_PER_NM3 * wx.elastic_sigma_nm2(10.0))
+    mfp10k = 1.0 / (wx.WATER_MOLECULES_PER_NM3 * wx.elastic_sigma_nm2(1e4))
+    assert 0.05 < mfp10 < 1.0 and 20.0 < mfp10k < 200.0
+
+
+# --------------------------------------------------------------------------- sampling
+@pytest.mark.parametrize("energy_eV,orbital", [(13.0, 0), (100.0, 0), (1e3, 1), (2e3, 4), (5e4, 2)])
+def test_sampled_w_follows_sdcs(energy_eV, orbital):
+    b, u = wx.ORBITAL_B_EV[orbital], wx.ORBITAL_U_EV[orbital]
+    w = _draw_w(100_000, energy_eV, b, u, 2.0, 3 + orbital)
+    wm = 0.5 * (energy_eV - b)
+    assert w.min() >= 0.0 and w.max() <= wm
+    edges = np.linspace(0.0, wm, 31) if energy_eV < 200 else np.concatenate([[0.0], np.geomspace(wm * 1e-4, wm, 30)])
+    counts, _ = np.histogram(w, edges)
+    prob = np.array([integrate.quad(lambda x: float(wx.rbeb_sdcs_nm2_per_eV(x, energy_eV, b, u)), a, c, limit=200)[0]
+                     for a, c in zip(edges[:-1], edges[1:])])
+    assert _chi2_pvalue(counts, prob) > 1e-3
+
+
+@pytest.mark.parametrize("energy_eV", [30.0, 150.0, 500.0, 2e4])
+def test_elastic_angles_follow_the_model(energy_eV):
+    mu = _draw_elastic_cos(100_000, energy_eV, 5)
+    assert np.all(np.abs(mu) <= 1.0)
+    edges = np.linspace(-1.0, 1.0, 41) if energy_eV < 200 else 1.0 - np.geomspace(2.0, 1e-6, 41)
+    edges[0], edges[-1] = -1.0, 1.0
+    counts, _ = np.histogram(mu, edges)
+    if energy_eV < ew.BRENNER_ZAIDER_MAX_EV:
+        g, bt, d = wx.brenner_zaider_parameters(energy_eV)
+
+        def cdf(m):
+            return (1.0 / (1.0 + 2 * g - m)) - bt / (1.0 + 2 * d + m)
+    else:
+        n = wx.elastic_screening(energy_eV)
+
+        def cdf(m):
+            return 1.0 / (1.0 + 2 * n - m)
+    prob = np.diff([cdf(m) for m in edges])
+    assert _chi2_pvalue(counts, prob) > 1e-3
+
+
+def test_secondary_angle_rules():
+    lo = _draw_secondary_cos(50_000, 20.0, 1e3, 1)
+    assert abs(lo.mean()) < 0.02 and lo.min() < -0.95  # isotropic
+    mid = _draw_secondary_cos(50_000, 100.0, 1e3, 2)
+    in_band = np.mean((mid >= 0.0) & (mid <= math.sqrt(0.5)))
+    assert in_band == pytest.approx(0.9 + 0.1 * math.sqrt(0.5) / 2, abs=0.01)
+    hi = _draw_secondary_cos(10, 400.0, 1e3, 3)
+    mc2 = wx.ELECTRON_MASS_EV
+    assert np.allclose(hi, math.sqrt(400.0 * (1e3 + 2 * mc2) / (1e3 * (400.0 + 2 * mc2))))
+
+
+def test_rotate_direction_preserves_angle():
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        u = rng.normal(size=3)
+        u /= np.linalg.norm(u)
+        ct = rng.uniform(-1, 1)
+        v = np.array(ew.rotate_direction(u[0], u[1], u[2], ct, rng.uniform(0, 2 * math.pi)))
+        assert np.linalg.norm(v) == pytest.approx(1.0, abs=1e-14)
+        assert float(v @ u) == pytest.approx(ct, abs=1e-12)
+    v = ew.rotate_direction(0.0, 0.0, -1.0, 0.5, 0.3)
+    assert v[2] == pytest.approx(-0.5)
+
+
+def test_sphere_distances():
+    assert ew.distance_to_sphere_entry_nm(0, 0, -100, 0, 0, 1, 50) == pytest.approx(50.0)
+    assert ew.distance_to_sphere_entry_nm(0, 60, -100, 0, 0, 1, 50) == math.inf
+    assert ew.distance_to_sphere_entry_nm(0, 0, 50, 0, 0, 1, 50) == math.inf   # on surface, outward
+    assert ew.distance_to_sphere_entry_nm(0, 0, 50, 0, 0, -1, 50) == 0.0       # on surface, inward
+    assert ew.distance_to_sphere_exit_nm(0, 0, 0, 1, 0, 0, 7.0) == pytest.approx(7.0)
+    assert ew.distance_to_sphere_exit_nm(3, 0, 0, -1, 0, 0, 7.0) == pytest.approx(10.0)
+
+
+# --------------------------------------------------------------------------- transport
+def test_energy_conservation_per_history():
+    geo = ew.make_geometry(track_center_nm=(0, 0, 30.0), track_radius_nm=120.0, gold_radius_nm=10.0)
+    for e0 in (1e3, 1e4):
+        out = ew.run_electron_batch(11, 0, 200 if e0 < 5e3 else 30, e0, geometry=geo)
+        budget = out[:, [ew.S_E_BINDING, ew.S_E_EXCITATION, ew.S_E_SUBCUTOFF, ew.S_E_ESCAPED, ew.S_E_GOLD]].sum(1)
+        assert np.max(np.abs(budget - e0)) / e0 < 1e-9
+    assert out[:, ew.S_E_ESCAPED].sum() > 0 and out[:, ew.S_E_GOLD].sum() > 0
+    inf = ew.run_electron_batch(11, 0, 200, 1e3)
+    assert np.all(inf[:, ew.S_E_ESCAPED] == 0) and np.all(inf[:, ew.S_E_GOLD] == 0)
+
+
+def test_history_reproducible_alone_and_in_batch():
+    seed = 20240607
+    batch = ew.run_electron_batch(seed, 0, 6, 2e3)
+    for h in (0, 4):
+        alone = ew.run_electron_history(seed, h, 2e3, ion_capacity=1)  # forces grow-and-rerun
+        again = ew.run_electron_history(seed, h, 2e3, ion_capacity=100_000, record_deposits=True)
+        np.testing.assert_array_equal(alone.ionizations_nm, again.ionizations_nm)
+        assert alone.score == again.score
+        np.testing.assert_array_equal(np.array(list(alone.score.values())), batch[h])
+        assert alone.ionizations_nm.shape[0] == int(batch[h, ew.S_N_IONIZATION])
+    other = ew.run_electron_history(seed + 1, 0, 2e3)
+    assert other.ionizations_nm.shape != alone.ionizations_nm.shape or not np.array_equal(
+        other.ionizations_nm, alone.ionizations_nm)
+
+
+def test_deposit_record_matches_scores():
+    h = ew.run_electron_history(3, 1, 5e3, record_deposits=True)
+    dep = h.deposits
+    s = h.score
+    for kind, key in ((ew.DEP_BINDING, "e_binding_eV"), (ew.DEP_EXCITATION, "e_excitation_eV"),
+                      (ew.DEP_SUBCUTOFF, "e_subcutoff_eV")):
+        assert dep[dep[:, 4] == kind, 3].sum() == pytest.approx(s[key], rel=1e-12)
+    assert np.sum(dep[:, 4] == ew.DEP_BINDING) == h.ionizations_nm.shape[0] == s["n_ionization"]
+
+
+def test_buffer_full_codes_and_counts():
+    tab = _tables()
+    st = np.zeros(2, dtype=np.uint64)
+    rng_seed(st, np.uint64(1), np.uint64(0), ew.ELECTRON_STREAM)
+    counts = np.zeros(ew.N_COUNTS, dtype=np.int64)
+    score = np.zeros(ew.N_SCORE)
+    code = ew.transport_electron(5e3, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, st, tab.sigma_per_nm, tab.grid, tab.threshold_eV,
+                                 10.0, ew.make_geometry(), np.empty((64, 8)), np.empty((5, 3)),
+                                 np.empty((1, 7)), np.empty((0, 5)), counts, score)
+    assert code == ew.ION_BUFFER_FULL and counts[ew.C_ION] == 5
+    code = ew.transport_electron(5e3, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, st, tab.sigma_per_nm, tab.grid, tab.threshold_eV,
+                                 10.0, ew.make_geometry(), np.empty((0, 8)), np.empty((0, 3)),
+                                 np.empty((1, 7)), np.empty((0, 5)), np.zeros(4, np.int64), np.zeros(ew.N_SCORE))
+    assert code == ew.STACK_FULL
+
+
+def test_gold_bank_and_tracking_sphere():
+    # electrons aimed at a 50 nm gold sphere from 60 nm away: the primary reaches it (elastic
+    # mean free path of 10 keV electrons ~ 50 nm, so most arrive nearly undeflected)
+    geo = ew.make_geometry(gold_radius_nm=50.0)
+    hits = 0
+    for h in range(20):
+        r = ew.run_electron_history(2, h, 1e4, position_nm=(0, 0, -110.0), direction=(0, 0, 1), geometry=geo)
+        if r.gold_bank.shape[0]:
+            hits += 1
+            g = r.gold_bank[0]
+            assert np.linalg.norm(g[:3]) == pytest.approx(50.0, rel=1e-12)
+            assert 0.0 < g[6] <= 1e4 and np.linalg.norm(g[3:6]) == pytest.approx(1.0)
+        for xyz in r.ionizations_nm:
+            assert np.linalg.norm(xyz) >= 50.0 - 1e-9
+    assert hits >= 10
+    # a start point outside the tracking sphere escapes at once
+    geo = ew.make_geometry(track_radius_nm=10.0)
+    r = ew.run_electron_history(2, 0, 1e3, position_nm=(0, 0, 20.0), geometry=geo)
+    assert r.score["e_escaped_eV"] == 1e3 and r.ionizations_nm.shape[0] == 0
+    # every ionization inside the tracking sphere
+    geo = ew.make_geometry(track_center_nm=(1.0, 2.0, 3.0), track_radius_nm=15.0)
+    r = ew.run_electron_history(2, 1, 5e3, position_nm=(1.0, 2.0, 3.0), geometry=geo)
+    assert np.all(np.linalg.norm(r.ionizations_nm - [1.0, 2.0, 3.0], axis=1) <= 15.0 + 1e-9)
+    assert r.score["e_escaped_eV"] > 0
+
+
+def test_input_validation_names_the_value():
+    with pytest.raises(ValueError, match="gold_radius_nm"):
+        ew.make_geometry(gold_radius_nm=-1.0)
+    with pytest.raises(ValueError, match="track_radius_nm"):
+        ew.make_geometry(track_radius_nm=0.0)
+    with pytest.raises(ValueError, match="energy_eV"):
+        ew.run_electron_history(1, 0, 2e6)
+    with pytest.raises(ValueError, match="cutoff_eV"):
+        ew.run_electron_history(1, 0, 1e3, cutoff_eV=0.1)
+    with pytest.raises(ValueError, match="direction"):
+        ew.run_electron_history(1, 0, 1e3, direction=(0, 0, 0))
+
+
+@pytest.mark.parametrize("energy_eV,n_hist", [(10e3, 150), (20e3, 60), (50e3, 20)])
+def test_primary_path_length_vs_estar_csda(energy_eV, n_hist):
+    """Mean path length of the primary (the faster electron after each ionization, followed
+    to the cut-off) within 10 % of the ESTAR CSDA range."""
+    out = ew.run_electron_batch(7, 0, n_hist, energy_eV)
+    csda_nm = ESTAR_CSDA_G_CM2[energy_eV] / wx.WATER_DENSITY_G_CM3 * NM_PER_CM
+    assert out[:, ew.S_PATH_PRIMARY_NM].mean() == pytest.approx(csda_nm, rel=0.10)
+
+
+def test_w_value_regression():
+    """W = E0 / <N_ion> of the implemented model (regression values, 3σ-wide)."""
+    for e0, expected in ((100.0, 20.09), (1e3, 19.47)):
+        out = ew.run_electron_batch(99, 0, 1500, e0)
+        n = out[:, ew.S_N_IONIZATION]
+        w = e0 / n.mean()
+        err = w * n.std() / n.mean() / math.sqrt(n.size)
+        assert abs(w - expected) < 4 * err + 0.02 * expected
+
+
+@pytest.mark.xfail(strict=True, reason="BEB with liquid-phase binding energies gives W(1 keV) ≈ 19.5 eV, "
+                   "5 % below the 20.5-25.5 eV band around Geant4-DNA option 4 (22.77 eV); see "
+                   "tools/validate_electron.py and the module docstring")
+def test_w_value_1kev_within_geant4_dna_band():
+    out = ew.run_electron_batch(99, 0, 1500, 1e3)
+    w = 1e3 / out[:, ew.S_N_IONIZATION].mean()
+    assert 20.5 <= w <= 25.5
