@@ -13,6 +13,7 @@ __all__ = ["App", "RunContext", "get_app", "known_apps"]
 
 _REGISTRY = {
     "selftest": "hpcmc.apps.selftest",
+    "lem": "hpcmc.apps.lem",
 }
 
 _CACHE: dict[str, App] = {}
