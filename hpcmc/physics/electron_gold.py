@@ -8,7 +8,7 @@ ionizations are scored in gold).  Units: energies in eV, lengths in nm.
 Model (class I condensed history: continuous slowing down, no secondaries)
 --------------------------------------------------------------------------
 **Collision stopping power** — relativistic Bethe formula for electrons (ICRU Report 37,
-1984, eq. 2.1; Rohrlich & Carlson 1954) with the Joy–Luo low-energy modification of the
+1984; Rohrlich & Carlson 1954) with the Joy–Luo low-energy modification of the
 mean excitation energy (Joy & Luo, Scanning 11 (1989) 176):
 
     S_col/ρ = 2π r_e² mc² (N_A Z/A) β⁻² [ ln(τ²(τ+2) / (2 (I′/mc²)²)) + F⁻(τ) − δ ],
@@ -21,7 +21,9 @@ positive where Bethe's logarithm turns negative (gold: T ≲ 700 eV).  The densi
 is neglected (Sternheimer's δ for gold is 0.02 at 100 keV: −0.3 % on S).
 *Validity*: within ≈ 2 % of ESTAR's Bethe values at 10–100 keV (Joy–Luo raises S by 2.3 %
 at 10 keV, 0.1 % at 100 keV; ESTAR itself has no shell corrections and states 5–10 %
-uncertainty for high-Z media between 10 and 100 keV).  Below ~5 keV the inner shells of
+uncertainty for high-Z media between 10 and 100 keV).  CSDA ranges: 9 % below ESTAR's at
+10 keV (ESTAR integrates Bethe only down to 1 keV and extrapolates S ∝ 1/T below), 4 % at
+20 keV, 1–2 % at 50–100 keV (tools/validate_gold.py).  Below ~5 keV the inner shells of
 gold stop contributing and the stopping power is a model choice: Joy–Luo is an empirical
 fit that is qualitatively right (finite, peaked near 10–100 eV) but uncertain by tens of
 per cent below 1 keV; the CSDA ranges of 1–2 keV Auger electrons (14–36 nm here) carry
@@ -46,7 +48,8 @@ Rutherford (Wentzel) cross section with Molière's screening parameter:
 by default (``coulomb_correction=False``): it is a Born-series result for αZ/β ≪ 1 and for
 gold below 100 keV (αZ/β > 1) it inflates the screening angle by up to 10³, suppressing
 scattering (λ₁ ≈ 1 µm at 1 keV instead of ≈ 0.5 nm).  The uncorrected model gives a
-backscatter coefficient of bulk gold close to the measured ≈ 0.49 (tools/validate_gold.py).
+backscatter coefficient of bulk gold of 0.51–0.53 at 10–30 keV against ≈ 0.49 measured
+(Reuter's fit; tools/validate_gold.py), i.e. slightly too much large-angle scattering.
 Validity: the screened Rutherford law is a first Born approximation; for gold below a few
 keV the true (Mott / partial-wave) cross sections differ in shape (diffraction minima) and
 in magnitude by tens of per cent.
@@ -61,7 +64,8 @@ p(μ) ∝ (1 − μ + 2A)⁻² whose screening A is solved so that its mean matc
 matched.  The deflection is applied at a random point of the step ("random hinge",
 PENELOPE), which reproduces the mean lateral displacement.
 
-**Steps** — s = min(f_range R(T), f_msc λ₁(T)), at least ``s_min_nm``, at most the residual
+**Steps** — s = min(f_range R(T), f_msc λ₁(T)) (defaults 0.02 and 0.3: escape fractions
+unchanged within 1 % when both are divided by 3), at least ``s_min_nm``, at most the residual
 path to the cut-off; each straight segment is cut at the sphere surface (the electron then
 leaves with its current direction).  *Range rejection*: an electron whose residual path to
 the cut-off is shorter than its distance to the surface cannot leave and is stopped at once
@@ -88,7 +92,8 @@ from hpcmc.physics.geometry import sphere_distance_inside
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
 __all__ = [
-    "ELECTRON_MASS_EV", "GOLD_STREAM", "STOPPED", "ESCAPED", "STEP_LIMIT", "OK", "OUT_BANK_FULL",
+    "ELECTRON_MASS_EV", "GOLD_STREAM", "DEFAULT_CUTOFF_EV", "DEFAULT_F_RANGE", "DEFAULT_F_MSC",
+    "DEFAULT_S_MIN_NM", "STOPPED", "ESCAPED", "STEP_LIMIT", "OK", "OUT_BANK_FULL",
     "joy_luo_k", "collision_stopping_power_MeV_cm2_g", "radiative_stopping_power_MeV_cm2_g",
     "transport_cross_section_cm2",
     "GoldElectronTables", "build_gold_electron_tables", "gold_electron_tables",
@@ -115,6 +120,13 @@ STEP_LIMIT = -1
 # transport_gold_bank status
 OK = 0
 OUT_BANK_FULL = 1
+
+#: Default step and cut-off parameters (step-size convergence: escape fractions at 1–5 keV
+#: change by < 1 % (within statistics) when both fractions are divided by 3).
+DEFAULT_CUTOFF_EV = 50.0
+DEFAULT_F_RANGE = 0.02
+DEFAULT_F_MSC = 0.3
+DEFAULT_S_MIN_NM = 0.01
 
 _MAX_STEPS = 1_000_000
 _TWO_PI = 2.0 * math.pi
@@ -218,6 +230,25 @@ class GoldElectronTables:
         ln_e = np.log(self.energy_eV)
         return (float(ln_e[0]), float(ln_e[1] - ln_e[0]), np.log(self.stopping_eV_nm), np.log(self.range_nm),
                 -np.log(self.lambda1_nm))
+
+    def kernel_args(self, cutoff_eV: float = DEFAULT_CUTOFF_EV, f_range: float = DEFAULT_F_RANGE,
+                    f_msc: float = DEFAULT_F_MSC, s_min_nm: float = DEFAULT_S_MIN_NM) -> tuple:
+        """``arrays`` + ``(cutoff_eV, f_range, f_msc, s_min_nm)``, validated, for the kernels.
+
+        Raises
+        ------
+        ValueError
+            Naming the parameter and its value if it is out of range.
+        """
+        if not (self.energy_eV[0] <= cutoff_eV < self.energy_eV[-1]):
+            raise ValueError(f"cutoff_eV must be in [{self.energy_eV[0]:g}, {self.energy_eV[-1]:g}), got {cutoff_eV!r}")
+        if not (0.0 < f_range <= 1.0):
+            raise ValueError(f"f_range must be in (0, 1], got {f_range!r}")
+        if not (0.0 < f_msc and math.isfinite(f_msc)):
+            raise ValueError(f"f_msc must be > 0, got {f_msc!r}")
+        if not (0.0 < s_min_nm and math.isfinite(s_min_nm)):
+            raise ValueError(f"s_min_nm must be > 0, got {s_min_nm!r}")
+        return self.arrays + (float(cutoff_eV), float(f_range), float(f_msc), float(s_min_nm))
 
     def csda_range_g_cm2(self, energy_eV):
         """CSDA range from the table (log-log interpolation)  [g/cm²]."""
@@ -368,18 +399,42 @@ def _wentzel_mean(a):
 def wentzel_screening(mean_one_minus_mu):
     """Screening A of the Wentzel law with ⟨1 − μ⟩ = ``mean_one_minus_mu`` ∈ (0, 1).
 
-    Bisection on ln A in [−60, 12] (g(A) increases monotonically from 0 to 1), 80 halvings:
-    relative accuracy of A better than 10⁻¹⁰.
+    Solves g(A) = 2A[(1 + A) ln(1 + 1/A) − 1] = t by Newton's method on x = ln A
+    (dg/dA = 2(1 + 2A) ln(1 + 1/A) − 4), safeguarded by bisection inside the bracket
+    [e⁻⁶⁰, e¹²] on which g rises monotonically from 0 to 1; stops at |g − t| ≤ 10⁻¹² t
+    (typically 3–6 iterations).  Start: A₀ = t/(2 max(ln(2/t) − 1, ½)) for t < ½ (small-A
+    expansion g ≈ 2A(ln(1/A) − 1)), A₀ = 1/(3(1 − t)) otherwise (large-A expansion
+    g ≈ 1 − 1/(3A)).
     """
+    t = mean_one_minus_mu
     lo = -60.0
     hi = 12.0
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        if _wentzel_mean(math.exp(mid)) < mean_one_minus_mu:
-            lo = mid
+    if t < 0.5:
+        a0 = t / (2.0 * max(math.log(2.0 / t) - 1.0, 0.5))
+    else:
+        a0 = 1.0 / (3.0 * (1.0 - t))
+    x = math.log(a0)
+    if x <= lo or x >= hi:
+        x = 0.5 * (lo + hi)
+    for _ in range(200):
+        a = math.exp(x)
+        lg = math.log1p(1.0 / a)
+        g = 2.0 * a * ((1.0 + a) * lg - 1.0)
+        diff = g - t
+        if abs(diff) <= 1e-12 * t:
+            return a
+        if diff < 0.0:
+            lo = x
         else:
-            hi = mid
-    return math.exp(0.5 * (lo + hi))
+            hi = x
+        dgdx = a * (2.0 * (1.0 + 2.0 * a) * lg - 4.0)
+        x_new = x - diff / dgdx if dgdx > 0.0 else 0.5 * (lo + hi)
+        if not (lo < x_new < hi):
+            x_new = 0.5 * (lo + hi)
+        if hi - lo < 1e-14:
+            return math.exp(x_new)
+        x = x_new
+    return math.exp(x)
 
 
 @nb.njit(cache=True)
@@ -440,9 +495,9 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
     cutoff_eV : float
         Electrons below this energy stop  [eV] (≥ the table's lowest energy).
     f_range : float
-        Step ≤ f_range · R(T) (0.05).
+        Step ≤ f_range · R(T) (default 0.02).
     f_msc : float
-        Step ≤ f_msc · λ₁(T) (1.0).
+        Step ≤ f_msc · λ₁(T) (default 0.3).
     s_min_nm : float
         Smallest step  [nm] (0.01).
     msc_on : bool

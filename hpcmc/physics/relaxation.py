@@ -5,7 +5,9 @@ L1–L3 = 1–3, M1–M5 = 4–8, N1–N7 = 9–15, O1–O7 = 16–22, P1–P5 =
 :func:`build_relaxation_table` turns xraylib's atomic data into a flat transition table per
 element; :func:`relax_vacancy` (numba) cascades one vacancy at a point until every vacancy
 sits in a *terminal* shell, emitting photons and electrons isotropically into caller banks.
-Units: energies in eV, lengths in nm.
+Units: energies in eV, lengths in nm.  :func:`build_relaxation_tables` stacks several
+elements (default gold, O and H — every element the photon module can ionise in the gnp
+world) for :func:`relax_vacancy_z`, which takes the vacancy's Z.
 
 Transitions of a vacancy in shell s (binding E_s)
 -------------------------------------------------
@@ -16,8 +18,8 @@ Each transition moves the vacancy and conserves energy against xraylib's edge en
   kept (donor d with a known edge, E_d < E_s).  Photon energy ``min(LineEnergy, E_s − E_d)``
   (in xraylib 4.3 both are equal for gold; a positive excess E_s − E_d − E_line would be
   deposited locally).  For L1 xraylib also lists f′13 (``FLP13_TRANS``) outside ω, a, f12,
-  f13 (ω + a + f12 + f13 + f′13 = 1); it is emitted as an L1–L3 photon (Krause's radiative
-  intra-shell transfer).
+  f13 (ω + a + f12 + f13 + f′13 = 1) and moves the vacancy to L3 as f13 does; it is emitted
+  here as an L1–L3 photon (an assumption: it concerns 0.28 % of gold L1 vacancies).
 * Coster–Kronig s → f (f a higher subshell of the same shell) + electron from shell X
   (probability f_sf = ``CosKronTransProb``, FL12/FL13/FL23 and FM12…FM45): new vacancies
   in f and X, electron energy E_s − E_f − E_X.  xraylib does not say which shell X gives
@@ -28,8 +30,8 @@ Each transition moves the vacancy and conserves energy against xraylib's edge en
   L2–L3 CK N-shell electrons.
 * Auger s → (j, k) + electron (probability a_s = ``AugerYield``): new vacancies in j and k,
   electron energy **E_s − E_j − E_k from edge energies** (xraylib has no Auger energies;
-  the two-hole relaxation shift is neglected, so Auger energies are slightly too high —
-  by tens of eV for L–MM in gold).  For K and L1–L3 the pair (j, k) is drawn from
+  the two-hole relaxation shift is neglected, so Auger energies are too high by roughly the
+  Z+1 shift of the second hole, ≈ 0.1 keV for L–MM in gold).  For K and L1–L3 the pair (j, k) is drawn from
   ``AugerRate(Z, <s>_<j><k>_AUGER)`` renormalised over the pairs kept (both edges known,
   E_j + E_k < E_s; xraylib's rates sum to 0.997 for K and ≈ 0.97 for L in gold).
   **Rule for M shells (no AugerRate in xraylib)**: every pair of shells of higher principal
@@ -55,9 +57,10 @@ terminal vacancies; the two agree to rounding when every emitted quantum is bank
 (tests/test_physics_gold.py).
 
 Validity: the cascade is that of an isolated atom with instantaneous relaxation (no solid-
-state or multiple-ionization shifts); branching ratios are xraylib's (Krause 1979 yields,
-Campbell 2003 L-shell CK, Scofield radiative rates, Perkins et al. 1991 EADL-derived Auger
-rates as compiled in xraylib 4.3: Schoonjans et al., Spectrochim. Acta B 66 (2011) 776).
+state or multiple-ionization shifts); branching ratios are xraylib 4.3's (Schoonjans et al.,
+Spectrochim. Acta B 66 (2011) 776 document their sources); the M-shell Auger pairs, the
+CK ejected shell, N-shell decays and the edge-difference Auger energies are the
+approximations listed above.
 """
 from __future__ import annotations
 
@@ -75,10 +78,11 @@ __all__ = [
     "SHELL_NAMES", "N_SHELLS",
     "K_SHELL", "L1_SHELL", "L2_SHELL", "L3_SHELL",
     "RADIATIVE", "COSTER_KRONIG", "AUGER", "LOCAL", "KIND_NAMES",
-    "OK", "PHOTON_BANK_FULL", "ELECTRON_BANK_FULL", "VACANCY_STACK_FULL",
+    "OK", "PHOTON_BANK_FULL", "ELECTRON_BANK_FULL", "VACANCY_STACK_FULL", "UNKNOWN_ELEMENT", "CODE_NAMES",
     "BANK_COLS", "RELAXATION_STREAM", "DEFAULT_THRESHOLD_EV",
     "RelaxationTable", "build_relaxation_table", "relaxation_table",
-    "sample_transition", "isotropic_direction", "relax_vacancy", "cascade_statistics",
+    "RelaxationTables", "build_relaxation_tables",
+    "sample_transition", "isotropic_direction", "relax_vacancy", "relax_vacancy_z", "cascade_statistics",
     "new_vacancy_stack",
 ]
 
@@ -102,8 +106,9 @@ OK = 0
 PHOTON_BANK_FULL = 1
 ELECTRON_BANK_FULL = 2
 VACANCY_STACK_FULL = 3
-_CODE_NAMES = {OK: "ok", PHOTON_BANK_FULL: "photon bank full", ELECTRON_BANK_FULL: "electron bank full",
-               VACANCY_STACK_FULL: "vacancy stack full"}
+UNKNOWN_ELEMENT = 4
+CODE_NAMES = {OK: "ok", PHOTON_BANK_FULL: "photon bank full", ELECTRON_BANK_FULL: "electron bank full",
+              VACANCY_STACK_FULL: "vacancy stack full", UNKNOWN_ELEMENT: "element not in the relaxation tables"}
 
 #: Columns of the photon and electron banks: x, y, z [nm], ux, uy, uz, E [eV].
 BANK_COLS = 7
@@ -178,6 +183,9 @@ class RelaxationTable:
         Photon or electron energy  [eV] (for LOCAL: energy deposited locally).
     labels : tuple of str
         Human-readable name of each transition, e.g. ``"K-L3 (line)"``, ``"L1-L3M5 (CK)"``.
+    raw_branching_sum : float64[N_SHELLS]
+        Sum of the branching ratios before the final normalisation (1 to 10⁻⁶ for gold;
+        other elements can be off by a few per cent where xraylib's data are inconsistent).
     """
 
     z: int
@@ -191,6 +199,7 @@ class RelaxationTable:
     tr_v2: np.ndarray
     tr_energy_eV: np.ndarray
     labels: tuple
+    raw_branching_sum: np.ndarray
 
     @property
     def arrays(self) -> tuple:
@@ -259,8 +268,9 @@ def build_relaxation_table(z: int = 79, threshold_eV: float = DEFAULT_THRESHOLD_
     Raises
     ------
     ValueError
-        If ``z`` or ``threshold_eV`` is out of range, or a shell's probabilities do not sum
-        to one (corrupt data).
+        If ``z`` or ``threshold_eV`` is out of range, or a shell's branching ratios sum to
+        less than 0.5 or more than 1.5 (corrupt data; smaller deviations are normalised away
+        and kept in ``raw_branching_sum``).
     """
     z = int(z)
     if not 1 <= z <= 98:
@@ -280,6 +290,7 @@ def build_relaxation_table(z: int = 79, threshold_eV: float = DEFAULT_THRESHOLD_
     # occupied shells without an edge (gold 6s): donors of binding 0
     donor_ok = occupancy > 0.0
 
+    raw_sum = np.zeros(N_SHELLS)
     rows = []   # per shell: list of (weight, kind, v1, v2, energy, label)
     for s in range(N_SHELLS):
         trs = []
@@ -362,11 +373,14 @@ def build_relaxation_table(z: int = 79, threshold_eV: float = DEFAULT_THRESHOLD_
             else:
                 trs.append((a_total, LOCAL, -1, -1, es, f"{name} (no Auger channel: local)"))
         total = sum(t[0] for t in trs)
-        if trs and abs(total - 1.0) > 2e-3:
+        raw_sum[s] = total
+        if trs and not 0.5 < total < 1.5:
             raise ValueError(f"Z={z} shell {name}: branching ratios sum to {total:.6f}, expected 1 "
                              f"(omega={omega}, auger={auger_yield}, ck={ck}, f'13={fp13})")
         if trs:
-            trs = [(t[0] / total,) + t[1:] for t in trs]   # exact normalisation
+            # exact normalisation; also absorbs xraylib inconsistencies of other elements (e.g.
+            # Z = 41-47 M4: omega without any line kept; Z = 67-69 M1: sum of CK > 1)
+            trs = [(t[0] / total,) + t[1:] for t in trs]
         rows.append(trs)
 
     starts = [0]
@@ -389,7 +403,80 @@ def build_relaxation_table(z: int = 79, threshold_eV: float = DEFAULT_THRESHOLD_
         tr_start=np.asarray(starts, dtype=np.int64), tr_cum=np.asarray(cum, dtype=np.float64),
         tr_kind=np.asarray(kind, dtype=np.int64), tr_v1=np.asarray(v1, dtype=np.int64),
         tr_v2=np.asarray(v2, dtype=np.int64), tr_energy_eV=np.asarray(energy, dtype=np.float64),
-        labels=tuple(labels))
+        labels=tuple(labels), raw_branching_sum=raw_sum)
+
+
+@dataclasses.dataclass(frozen=True)
+class RelaxationTables:
+    """Transition tables of several elements stacked for one kernel (:func:`relax_vacancy_z`).
+
+    Attributes
+    ----------
+    zs : tuple of int
+        The elements, in row order.
+    z_row : int64[99]
+        Row of element Z (−1 if absent).
+    binding_eV : float64[n_elements, N_SHELLS]
+    tr_start : int64[n_elements, N_SHELLS + 1]
+        Offsets into the concatenated transition arrays below.
+    tr_cum, tr_kind, tr_v1, tr_v2, tr_energy_eV : arrays
+        Concatenation of the elements' transitions (as in :class:`RelaxationTable`).
+    tables : tuple of RelaxationTable
+        The single-element tables.
+    """
+
+    zs: tuple
+    z_row: np.ndarray
+    binding_eV: np.ndarray
+    tr_start: np.ndarray
+    tr_cum: np.ndarray
+    tr_kind: np.ndarray
+    tr_v1: np.ndarray
+    tr_v2: np.ndarray
+    tr_energy_eV: np.ndarray
+    tables: tuple
+
+    @property
+    def arrays(self) -> tuple:
+        """Kernel arguments ``(z_row, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy_eV)``."""
+        return (self.z_row, self.binding_eV, self.tr_start, self.tr_cum, self.tr_kind, self.tr_v1, self.tr_v2,
+                self.tr_energy_eV)
+
+    def table(self, z: int) -> RelaxationTable:
+        """The single-element table of ``z``."""
+        row = int(self.z_row[z]) if 0 <= z < self.z_row.shape[0] else -1
+        if row < 0:
+            raise KeyError(f"element Z={z} is not in these relaxation tables (have {self.zs})")
+        return self.tables[row]
+
+
+def build_relaxation_tables(zs=(79, 8, 1), threshold_eV: float = DEFAULT_THRESHOLD_EV) -> RelaxationTables:
+    """Stack the tables of the elements ``zs`` (default: gold and water's O, H).
+
+    Parameters
+    ----------
+    zs : iterable of int
+        Atomic numbers (duplicates ignored).
+    threshold_eV : float
+        As in :func:`build_relaxation_table`  [eV].
+    """
+    zs = tuple(dict.fromkeys(int(z) for z in zs))
+    if not zs:
+        raise ValueError("zs must name at least one element, got an empty list")
+    tables = tuple(relaxation_table(z, threshold_eV) for z in zs)
+    z_row = np.full(99, -1, dtype=np.int64)
+    starts = []
+    offset = 0
+    for row, (z, t) in enumerate(zip(zs, tables)):
+        z_row[z] = row
+        starts.append(t.tr_start + offset)
+        offset += t.tr_cum.shape[0]
+    return RelaxationTables(
+        zs=zs, z_row=z_row, binding_eV=np.vstack([t.binding_eV for t in tables]),
+        tr_start=np.vstack(starts).astype(np.int64),
+        tr_cum=np.concatenate([t.tr_cum for t in tables]), tr_kind=np.concatenate([t.tr_kind for t in tables]),
+        tr_v1=np.concatenate([t.tr_v1 for t in tables]), tr_v2=np.concatenate([t.tr_v2 for t in tables]),
+        tr_energy_eV=np.concatenate([t.tr_energy_eV for t in tables]), tables=tables)
 
 
 _TABLE_CACHE: dict = {}
@@ -536,6 +623,21 @@ def relax_vacancy(shell, x, y, z, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, 
     if local < 0.0 and local > -1e-9 * e0:
         local = 0.0
     return OK, n_photons, n_electrons, local, terminal
+
+
+@nb.njit(cache=True)
+def relax_vacancy_z(z, shell, x, y, z_nm, z_row, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy_eV,
+                    min_emit_eV, state, vac_stack, photons, n_photons, electrons, n_electrons):
+    """:func:`relax_vacancy` for element ``z`` of stacked tables (``RelaxationTables.arrays``).
+
+    ``x, y, z_nm`` is the atom position  [nm].  Returns the same 5-tuple; an element absent
+    from the tables gives status UNKNOWN_ELEMENT (nothing emitted, nothing deposited).
+    """
+    row = z_row[z] if 0 <= z < z_row.shape[0] else -1
+    if row < 0:
+        return UNKNOWN_ELEMENT, n_photons, n_electrons, 0.0, 0.0
+    return relax_vacancy(shell, x, y, z_nm, binding_eV[row], tr_start[row], tr_cum, tr_kind, tr_v1, tr_v2,
+                         tr_energy_eV, min_emit_eV, state, vac_stack, photons, n_photons, electrons, n_electrons)
 
 
 @nb.njit(cache=True)
