@@ -131,6 +131,61 @@ def test_excitation_and_elastic_cross_sections_are_sane():
     assert 0.05 < mfp10 < 1.0 and 20.0 < mfp10k < 200.0
 
 
+# Geant4-DNA tabulated excitation cross sections per molecule [1e-18 cm²] (G4EMLOW 8.6.1,
+# ×(1e-22/3.343) m²), per level (A1B1, B1A1, Ryd A+B, Ryd C+D, diffuse) at 100 eV and 1 keV.
+# Option 4 = dna/sigma_excitation_e_emfietzoglou (Emfietzoglou–Kyriakou dielectric model),
+# option 2 = dna/sigma_excitation_e_born.  Read (log–log interpolation) from the public
+# resampling of those files in github.com/abgnydn/webgpu-dna (commit f222a4b resp. c6bce13,
+# public/cross_sections.wgsl, arrays XC and XEF0-4), not from G4EMLOW itself.
+G4DNA_OPT4_EXC_1E18_CM2 = {100.0: (4.742, 5.176, 3.337, 0.658, 0.813),
+                           1000.0: (0.8746, 0.9823, 0.6266, 0.1534, 0.1884)}
+G4DNA_OPT2_EXC_TOTAL_1E18_CM2 = {100.0: 6.678, 1000.0: 1.179}
+
+
+def _sigma_exc_1e18_cm2(energy_eV):
+    """Per-level excitation cross sections per molecule [1e-18 cm²] (1 nm² = 1e-14 cm²)."""
+    return np.array([float(wx.excitation_sigma_per_nm(energy_eV, j)) for j in range(5)]) \
+        / wx.WATER_MOLECULES_PER_NM3 * 1e4
+
+
+def test_excitation_cross_section_values():
+    """The implemented fit (Emfietzoglou et al. PMB 48 (2003) 2355, as in Geant4-DNA 9.0):
+    per-level values at 100 eV, 1 keV and 10 keV (regression of the formula, 1e-3)."""
+    expected = {100.0: (5.2399, 5.8259, 3.7750, 0.7462, 0.9395),
+                1000.0: (0.8914, 1.0337, 0.6972, 0.1454, 0.1705),
+                1e4: (0.12435, 0.14698, 0.10030, 0.02139, 0.02427)}
+    for e, ref in expected.items():
+        np.testing.assert_allclose(_sigma_exc_1e18_cm2(e), ref, rtol=1e-3)
+    # macroscopic total [1/nm]
+    assert sum(float(wx.excitation_sigma_per_nm(100.0, j)) for j in range(5)) == pytest.approx(0.05525, rel=1e-3)
+    assert sum(float(wx.excitation_sigma_per_nm(1e3, j)) for j in range(5)) == pytest.approx(0.00982, rel=1e-3)
+
+
+def test_excitation_matches_geant4_dna_option4_tables():
+    """No scale/unit error: the fit reproduces the Geant4-DNA option-4 excitation cross
+    sections (total within 15 %, each level within 20 %) and is ≈ 2.4× the option-2 Born
+    ones (a different, smaller dielectric excitation model)."""
+    for e, ref in G4DNA_OPT4_EXC_1E18_CM2.items():
+        sig = _sigma_exc_1e18_cm2(e)
+        assert sig.sum() == pytest.approx(sum(ref), rel=0.15)
+        np.testing.assert_allclose(sig, ref, rtol=0.20)
+        assert 2.0 < sig.sum() / G4DNA_OPT2_EXC_TOTAL_1E18_CM2[e] < 3.0
+
+
+def test_excitation_bethe_oscillator_strengths():
+    """Bethe-limit effective oscillator strengths of the fit, f_j = A_j E_j²/(8π² a₀³ N R²):
+    Σ f ≈ 0.083 (option-4 table: ≈ 0.080 from its 2–5 keV values), and the fit tends to the
+    Bethe form N 4π a₀² R² f_j/(T E_j) ln(C_j T/R) at high T."""
+    f = wx.excitation_bethe_oscillator_strengths()
+    np.testing.assert_allclose(f, (0.01913, 0.02887, 0.02268, 0.00571, 0.00655), rtol=2e-3)
+    assert f.sum() == pytest.approx(0.0829, rel=2e-3)
+    t = 1e6
+    for j in range(5):
+        bethe = (wx.WATER_MOLECULES_PER_NM3 * 4 * math.pi * wx.BOHR_RADIUS_NM**2 * wx.RYDBERG_EV**2 * f[j]
+                 / (t * wx.EXCITATION_E_EV[j]) * math.log(wx.EXCITATION_C[j] * t / wx.RYDBERG_EV))
+        assert float(wx.excitation_sigma_per_nm(t, j)) == pytest.approx(bethe, rel=1e-4)
+
+
 # --------------------------------------------------------------------------- sampling
 @pytest.mark.parametrize("energy_eV,orbital", [(13.0, 0), (100.0, 0), (1e3, 1), (2e3, 4), (5e4, 2)])
 def test_sampled_w_follows_sdcs(energy_eV, orbital):
@@ -301,8 +356,9 @@ def test_primary_path_length_vs_estar_csda(energy_eV, n_hist):
 
 
 def test_w_value_regression():
-    """W = E0 / <N_ion> of the implemented model (regression values, 3σ-wide)."""
-    for e0, expected in ((100.0, 20.09), (1e3, 19.47)):
+    """W = E0 / <N_ion> of the implemented model (regression values, 4σ + 2 % wide;
+    precise values 20.00, 19.41 eV with 40000 / 4000 histories)."""
+    for e0, expected in ((100.0, 20.00), (1e3, 19.41)):
         out = ew.run_electron_batch(99, 0, 1500, e0)
         n = out[:, ew.S_N_IONIZATION]
         w = e0 / n.mean()
@@ -310,10 +366,28 @@ def test_w_value_regression():
         assert abs(w - expected) < 4 * err + 0.02 * expected
 
 
-@pytest.mark.xfail(strict=True, reason="BEB with liquid-phase binding energies gives W(1 keV) ≈ 19.5 eV, "
-                   "5 % below the 20.5-25.5 eV band around Geant4-DNA option 4 (22.77 eV); see "
-                   "tools/validate_electron.py and the module docstring")
+#: Geant4-DNA example extended/medical/dna/wvalue, reference output of Geant4 10.3
+#: (G4EmDNAPhysics: Born ionisation + Born excitation + Champion elastic + vibrational
+#: excitation + attachment, tracking cut 7.4 eV; 1000 primaries): W [eV].
+G4DNA_BORN_W_EV = {100.0: 19.826, 500.0: 19.505, 1000.0: 19.469}
+
+
+def test_w_value_vs_geant4_dna_born_physics():
+    """The model's W agrees (±5 %) with Geant4-DNA's Born physics list — the W value is
+    model-dependent (option 4 gives 22.77 eV at 1 keV, see the xfail below)."""
+    for e0 in (100.0, 1e3):
+        out = ew.run_electron_batch(99, 0, 1500, e0)
+        w = e0 / out[:, ew.S_N_IONIZATION].mean()
+        assert w == pytest.approx(G4DNA_BORN_W_EV[e0], rel=0.05)
+
+
+@pytest.mark.xfail(strict=True, reason="W(1 keV) = 19.4 eV: BEB (liquid B) ionization + the option-4 "
+                   "(Emfietzoglou) excitation reproduces Geant4-DNA's Born physics list (19.5 eV), not "
+                   "option 4 (22.77 eV), whose dielectric ionization gives far fewer ionizations near "
+                   "threshold; the excitation channel is not the cause (it matches option 4 to ~10 %). "
+                   "Needs the option-4 ionization model, not a tuning - see hpcmc.physics.water_xs")
 def test_w_value_1kev_within_geant4_dna_band():
+    """Acceptance band of the issue: 20.5-25.5 eV around Geant4-DNA option 4 (22.77 eV)."""
     out = ew.run_electron_batch(99, 0, 1500, 1e3)
     w = 1e3 / out[:, ew.S_N_IONIZATION].mean()
     assert 20.5 <= w <= 25.5

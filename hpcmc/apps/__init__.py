@@ -12,6 +12,7 @@ from hpcmc.apps.base import App, RunContext
 __all__ = ["App", "RunContext", "get_app", "known_apps"]
 
 _REGISTRY = {
+    "gnp": "hpcmc.apps.gnp",
     "selftest": "hpcmc.apps.selftest",
     "lem": "hpcmc.apps.lem",
 }

@@ -64,10 +64,11 @@ the gold moving inwards is banked at once.
 
 Validation (tools/validate_electron.py): exact energy conservation; the mean path length of
 the primary agrees with the ESTAR CSDA range within 5 % at 10–50 keV (+4.0, +1.5, +1.0 %
-with 1000/300/100 histories); the W value is 19.4 eV at 0.5–1 keV and 20.2 eV at 100 eV,
-15–17 % below Geant4-DNA option 4 (22.8–24.3 eV) — the liquid-phase BEB ionization cross
-section is larger at low energies than the dielectric-model one of option 4 (with the
-vapour binding energies the same code gives 22.5 eV at 1 keV), see
+with 1000/300/100 histories); the W value is 20.0 eV at 100 eV, 19.4 eV at 500 eV and
+19.4 eV at 1 keV — within 1 % of the Geant4-DNA wvalue example with its Born physics list
+(G4EmDNAPhysics of Geant4 10.2/10.3: 19.8, 19.5, 19.5 eV) and 15–18 % below option 4
+(24.3, 22.9, 22.77 eV), whose excitation cross sections this model shares (to ≈ 10 %) but
+whose dielectric ionization model gives far fewer ionizations near threshold; see
 :mod:`hpcmc.physics.water_xs`.
 
 Reproducibility: all random numbers of history ``h`` come from the stream

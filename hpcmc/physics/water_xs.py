@@ -57,14 +57,14 @@ water (no condensed-phase screening, no collective excitation), stated accuracy 
 ±10–20 % near the peak; RBEB valid up to MeV energies.  The 1a1 (O K-shell) vacancy's
 Auger cascade is not followed: its B = 539 eV is deposited locally.
 
-Excitation — Emfietzoglou semi-empirical
-----------------------------------------
+Excitation — Emfietzoglou et al. (2003) analytic fit of the dielectric-model cross section
+--------------------------------------------------------------------------------------------
 Five levels E_j = 8.22, 10.00, 11.24, 12.61, 13.77 eV (A¹B₁, B¹A₁, Rydberg A+B, Rydberg C+D,
-diffuse bands) with analytic fits of the dielectric-model (Born) excitation inverse mean
-free path of liquid water (Emfietzoglou, Karava, Papamichael & Moscovitch, "Monte Carlo
-simulation of the energy loss of low-energy electrons in liquid water", Phys. Med. Biol. 48
-(2003) 2355; levels from Emfietzoglou & Moscovitch, Nucl. Instrum. Meth. B 193 (2002) 71;
-the form Geant4-DNA 9.0 used in G4eCrossSectionExcitationEmfietzoglou):
+diffuse bands; Emfietzoglou & Moscovitch, Nucl. Instrum. Meth. B 193 (2002) 71) with the
+analytic fit of the dielectric-model (first Born, optical-data loss function) excitation
+inverse mean free path of liquid water of Emfietzoglou, Karava, Papamichael & Moscovitch,
+"Monte Carlo simulation of the energy loss of low-energy electrons in liquid water",
+Phys. Med. Biol. 48 (2003) 2355:
 
     Σ_j(T) = A_j/(2π a₀) · (E_j/T) · ln(C_j T/R) · (1 − E_j/T)^{P_j}      [1/nm], T > E_j
 
@@ -72,16 +72,50 @@ the form Geant4-DNA 9.0 used in G4eCrossSectionExcitationEmfietzoglou):
     C_j = 4.9801, 3.3850, 2.8095, 1.9242, 3.4624
     P_j = 0.4757, 0.3483, 0.4443, 0.3429, 0.4379
 
-Σ_j is macroscopic for liquid water of unit density; σ_j = Σ_j/N.  Parameter values: as
-reproduced in the Geant4-DNA release cited above (not re-checked against the paper's
-table — flagged for verification).  Validity of the fit: ≈ 10 eV – 10 keV; above 10 keV
-the formula is extrapolated with its Bethe-like (ln T)/T asymptote (non-relativistic).
-Excitation carries 2 % of the stopping power at 100 eV and < 1 % above 1 keV, so the
-extrapolation changes the CSDA range at 50 keV by far less than 1 %.  In the Bethe limit
-the fit corresponds to optical oscillator strengths f_j = A_j E_j²/(8π² a₀³ N R²) =
-0.019, 0.029, 0.023, 0.006, 0.007 (Σ ≈ 0.08), the magnitude of the Drude excitation
-terms of dielectric models of liquid water.  Energy loss = E_j, deposited locally, no
-ionization recorded, direction unchanged.
+Σ_j is the macroscopic cross section of liquid water of unit density; σ_j = Σ_j/N.
+Provenance (checked): formula, parameter values and the macroscopic convention (σ = Σ/N)
+are exactly those of the first Geant4-DNA implementation of this fit (Geant4 9.0, 2007,
+class G4CrossSectionExcitationEmfietzoglouPartial, which cites PMB 48 (2003) 2355; it uses
+R = 13.6 eV, here CODATA 13.606 eV: −0.01 % in Σ).  The paper's table itself was not
+available to re-read.  Validity of the fit: ≈ 10 eV – 10 keV; above 10 keV the formula is
+extrapolated with its (non-relativistic) Bethe asymptote (ln T)/T — excitation carries
+< 1 % of the stopping power above 1 keV, so this changes the 50 keV CSDA range by ≪ 1 %.
+Energy loss = E_j, deposited locally, no ionization recorded, direction unchanged.
+
+Magnitudes (σ_j per molecule in 10⁻¹⁸ cm², levels in the order above; Σ in 1/nm):
+
+    T        A¹B₁    B¹A₁    Ryd A+B  Ryd C+D  diffuse   total    Σ_total
+    100 eV   5.24    5.83    3.78     0.75     0.94      16.5     0.0553
+    1 keV    0.891   1.034   0.697    0.145    0.171     2.94     0.00982
+    10 keV   0.124   0.147   0.100    0.021    0.024     0.417    0.00139
+
+Check against the tabulated cross sections of Geant4-DNA (G4EMLOW 8.6.1 data set, read
+from the log–log resampling of those files published in github.com/abgnydn/webgpu-dna,
+commits f222a4b and c6bce13, public/cross_sections.wgsl — not from G4EMLOW itself):
+
+* option 4 (Emfietzoglou–Kyriakou dielectric model, dna/sigma_excitation_e_emfietzoglou,
+  8 eV – 10 keV): total 14.7 (100 eV) and 2.83 (1 keV) ×10⁻¹⁸ cm²; the fit is +12 % and
+  +4 % (each level within −10 … +16 %), +18 … +23 % at 20–50 eV, within 5 % from 500 eV
+  to 5 keV;
+* option 2 (Born, dna/sigma_excitation_e_born): 6.68 and 1.18 ×10⁻¹⁸ cm², 2.4× smaller.
+
+So the channel has no scale, unit or parameter error: it is the excitation of the
+Geant4-DNA option-4 physics to ≈ 10 %.  In the Bethe limit the fit corresponds to the
+effective oscillator strengths f_j = A_j E_j²/(8π² a₀³ N R²) = 0.019, 0.029, 0.023, 0.006,
+0.007 (Σ 0.083; :func:`excitation_bethe_oscillator_strengths`); the option-4 and option-2
+tables imply ≈ 0.080 and ≈ 0.033 (their cross sections relative to this fit at 2–5 keV).
+These are strengths of the energy-loss function Im[−1/ε] = ε₂/|ε|², the quantity that
+enters the inelastic cross section.  In the dielectric models of Dingfelder et al. (Radiat.
+Phys. Chem. 53 (1998) 1) and Emfietzoglou the Drude terms are fitted to ε₂ (optical
+absorption) and the loss function is partitioned as ε₂,ⱼ/|ε|²; |ε|² > 1 in the 8–14 eV
+region screens the discrete levels, so the (larger) oscillator strengths of the ε₂ Drude
+terms must not be inserted into a Bethe formula directly — doing so (Σ f ≈ 0.3, i.e. all
+Σ_j × 3.75) would give W(1 keV) = 22.3 eV but contradict the option-4 excitation
+cross sections by the same factor and shorten the 1 keV path to 61.5 nm.
+At a fixed energy excitation is 44 % (15 eV), 24 % (20 eV), 5 % (100 eV) and 3 % (1 keV)
+of the inelastic cross section; over the slowing-down of a 1 keV electron and all its
+secondaries it makes 17 % of the inelastic events (N_exc/N_ion = 0.20) and takes 10 % of
+E₀ — most excitations come from secondaries of a few tens of eV.
 
 Elastic — screened Rutherford (Uehara) with Brenner–Zaider angles below 200 eV
 -------------------------------------------------------------------------------
@@ -111,12 +145,34 @@ Stopping power, ranges and W value of the combination (for orientation)
 -------------------------------------------------------------------------
 Σ_k N σ_k ⟨energy loss⟩_k gives 11.6 eV/nm at 1 keV, 2.27 eV/nm at 10 keV (ESTAR collision
 stopping power 2.26), 0.669 eV/nm at 50 keV (ESTAR 0.660) and CSDA ranges within 5 % of
-ESTAR at 10–100 keV.  The transport gives W = E₀/⟨N_ion⟩ ≈ 19.4 eV at 1 keV (Geant4-DNA
-option 4: 22.77 eV) and a 1 keV primary path of 66.5 nm (option 4: 79–80 nm): the
-liquid-phase BEB ionization cross section (3.06×10⁻¹⁶ cm² at 100 eV, 0.93 nm inelastic
-mean free path) exceeds the dielectric-model one below ~1 keV.  The W value is sensitive to
-the binding energies (vapour B: 22.5 eV at 1 keV) and weakly to the cut-off (10 eV: 19.4,
-15 eV: 20.3, 20 eV: 21.7 eV at 1 keV).
+ESTAR at 10–100 keV.
+
+W = E₀/⟨N_ion⟩ (all generations, cut-off 10 eV) is 20.0 eV (100 eV), 19.4 eV (500 eV) and
+19.4 eV (1 keV) (±0.1 %, 4000–40000 histories).  It is model-dependent, and so are the Geant4-DNA references
+(tools/validate_electron.py; public outputs of the Geant4 example
+extended/medical/dna/wvalue):
+
+* the then-default constructor G4EmDNAPhysics (Born ionisation and excitation, Champion
+  elastic, vibrational excitation and attachment; tracking cut 7.4 eV; Geant4 10.2 and
+  10.3 reference outputs): 19.87/19.83 eV (100 eV), 19.37/19.51 eV (500 eV),
+  19.56/19.47 eV (1 keV) — this model agrees within 1 % at 100 eV–1 keV and within 3.5 %
+  at every energy from 30 eV up (5.00 vs 5.04 ionizations at 100 eV, 51.5 vs 51.4 at
+  1 keV);
+* option 4 (Emfietzoglou–Kyriakou dielectric ionisation and excitation; tracking cut 9 eV;
+  Geant4 10.4–11.4 outputs): 24.2–24.5, 22.9–23.0 and 22.77–22.88 eV.
+
+The option-4 excitation is the one used here (above), so the 15 % gap to option 4 lies in
+its ionization model, mainly near threshold: a 15 eV (20 eV) electron makes 0.21 (0.46)
+ionizations with option 4, but 0.61 (0.82) with the Born list and 0.57 (0.76) here.  The
+overall magnitude of the BEB cross section is not the lever: BEB with liquid B is 1.3× the
+Born ionization from 100 eV to 10 keV, yet scaling it by 0.77 moves W(1 keV) only to
+19.8 eV (and the 1 keV path to 84.5 nm).  Reaching option 4 would take its dielectric
+ionization model (cross section and energy-transfer distribution), which is not
+implemented; nothing is tuned.  The W value also depends on the binding energies (vapour
+B: 22.5 eV at 1 keV) and weakly on the cut-off (10 eV: 19.4, 15 eV: 20.3, 20 eV:
+21.7 eV at 1 keV; 9 eV as in option 4: 19.4 eV).  The 1 keV primary path is 66 nm
+(70 nm with a 9 eV cut-off; option 4: 78–79 nm): the BEB inelastic mean free path is
+0.93 nm at 100 eV and 3.0 nm at 1 keV (Born: 1.2 and 4.0 nm).
 
 Tables
 ------
@@ -174,6 +230,7 @@ __all__ = [
     "rbeb_sdcs_nm2_per_eV",
     "rbeb_coefficients",
     "excitation_sigma_per_nm",
+    "excitation_bethe_oscillator_strengths",
     "elastic_screening",
     "elastic_sigma_nm2",
     "brenner_zaider_parameters",
@@ -208,6 +265,8 @@ VAPOUR_ORBITAL_B_EV = np.array([12.61, 14.73, 18.55, 32.20, 539.7])
 
 # --------------------------------------------------------------------------- excitation
 EXCITATION_NAMES = ("A1B1", "B1A1", "RydA+B", "RydC+D", "diffuse")
+#: Level energies E_j [eV] (Emfietzoglou & Moscovitch 2002) and the A_j, C_j, P_j of the
+#: Emfietzoglou et al. (2003) fit, as in Geant4-DNA 9.0 (module docstring).
 EXCITATION_E_EV = np.array([8.22, 10.00, 11.24, 12.61, 13.77])
 EXCITATION_A = np.array([0.0205, 0.0209, 0.0130, 0.0026, 0.0025])
 EXCITATION_C = np.array([4.9801, 3.3850, 2.8095, 1.9242, 3.4624])
@@ -391,7 +450,9 @@ def rbeb_sdcs_nm2_per_eV(w_eV, energy_eV, b_eV, u_eV, n_occ=2.0):
 def excitation_sigma_per_nm(energy_eV, level):
     """Macroscopic excitation cross section Σ_j of liquid water (Emfietzoglou 2003 fit).
 
-    Σ_j(T) = A_j/(2π a₀) (E_j/T) ln(C_j T/R) (1 − E_j/T)^{P_j}, zero for T ≤ E_j.
+    Σ_j(T) = A_j/(2π a₀) (E_j/T) ln(C_j T/R) (1 − E_j/T)^{P_j}, zero for T ≤ E_j
+    (Emfietzoglou et al., Phys. Med. Biol. 48 (2003) 2355, as implemented in Geant4-DNA 9.0;
+    within ≈ 10 % of the Geant4-DNA option-4 excitation tables — module docstring).
 
     Parameters
     ----------
@@ -411,6 +472,23 @@ def excitation_sigma_per_nm(energy_eV, level):
     val = (EXCITATION_A[level] / (2.0 * math.pi * BOHR_RADIUS_NM) * (e / x) * np.log(EXCITATION_C[level] * x / RYDBERG_EV)
            * (1.0 - e / x) ** EXCITATION_P[level])
     return np.where(T > e, val, 0.0)
+
+
+def excitation_bethe_oscillator_strengths():
+    """Effective oscillator strengths implied by the excitation fit in the Bethe limit.
+
+    For T ≫ E_j the fit tends to Σ_j → A_j E_j/(2π a₀ T) ln(C_j T/R); equating this with
+    the Bethe cross section of a discrete level, N · 4π a₀² R² f_j/(T E_j) ln(c T/R),
+    gives f_j = A_j E_j²/(8π² a₀³ N R²).  These are strengths of the energy-loss function
+    Im[−1/ε] (see the module docstring), not of the ε₂ Drude terms.
+
+    Returns
+    -------
+    ndarray, shape (5,)
+        f_j (dimensionless): 0.019, 0.029, 0.023, 0.006, 0.007 (sum 0.083).
+    """
+    denom = 8.0 * math.pi**2 * BOHR_RADIUS_NM**3 * WATER_MOLECULES_PER_NM3 * RYDBERG_EV**2
+    return EXCITATION_A * EXCITATION_E_EV**2 / denom
 
 
 # =========================================================================== elastic

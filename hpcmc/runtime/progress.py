@@ -49,15 +49,20 @@ class Progress:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._last = -float("inf")
         self._drawn = False
+        self._task_start = None
 
     def __call__(self, done: int, total: int, elapsed_s: float) -> None:
         if self.quiet:
             return
         now = time.monotonic()
         finished = done >= total
-        interval = TTY_INTERVAL_S if self.tty else LOG_INTERVAL_S
-        if not finished and now - self._last < interval:
-            return
+        if self.tty:
+            if not finished and now - self._last < TTY_INTERVAL_S:
+                return
+        else:
+            # a log gets a line once a task has run LOG_INTERVAL_S, then every LOG_INTERVAL_S
+            if not finished and (elapsed_s < LOG_INTERVAL_S or now - self._last < LOG_INTERVAL_S):
+                return
         if finished and not self._drawn and not self.tty:
             return  # short run on a log: no line at all
         self._last = now

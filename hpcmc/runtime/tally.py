@@ -182,6 +182,11 @@ class TallySpec:
         Bin edges per axis, keyed by axis name with its unit (``"r_nm"``); may be empty.
     description : str
         One line for the results file and the plots.
+    scale : ndarray, optional
+        Per-bin factor from the scored quantity to the reported one (shape ``shape``): kernels
+        score in natural counting units (e.g. clusters per shell) and :meth:`Tally.result`
+        reports ``scale · mean`` etc. in ``unit`` (e.g. clusters per kg). Keeps scores well
+        inside the fixed-point range and the sums exact.
     """
 
     name: str
@@ -189,6 +194,7 @@ class TallySpec:
     unit: str = "1"
     edges: dict = dataclasses.field(default_factory=dict)
     description: str = ""
+    scale: object = None
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:
@@ -197,6 +203,11 @@ class TallySpec:
         if any(s < 1 for s in shape):
             raise ValueError(f"tally {self.name!r}: shape entries must be >= 1, got {shape}")
         object.__setattr__(self, "shape", shape)
+        if self.scale is not None:
+            scale = np.broadcast_to(np.asarray(self.scale, dtype=float), shape).copy()
+            if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+                raise ValueError(f"tally {self.name!r}: scale must be finite and > 0")
+            object.__setattr__(self, "scale", scale)
 
     @property
     def n_bins(self) -> int:
@@ -255,7 +266,7 @@ class Tally:
 
     # -- statistics --------------------------------------------------------------------
     def result(self) -> TallyResult:
-        """Per-history mean and its standard error.
+        """Per-history mean and its standard error (in ``spec.unit``, after ``spec.scale``).
 
         ``mean = S1/n``; ``std = sqrt(max(S2/n − mean², 0)/(n − 1))`` (standard error of the
         mean; NaN for n < 2).
@@ -263,6 +274,9 @@ class Tally:
         self.normalize()
         s1 = limbs_to_float(self.sum_limbs).reshape(self.spec.shape)
         s2 = limbs_to_float(self.sum_sq_limbs).reshape(self.spec.shape)
+        if self.spec.scale is not None:
+            s1 = s1 * self.spec.scale
+            s2 = s2 * self.spec.scale**2
         n = self.n
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = s1 / n if n > 0 else np.full(self.spec.shape, np.nan)

@@ -1,0 +1,296 @@
+"""One gnp history: photon → relaxation → electrons (water track structure, gold CH) → clusters.
+
+A primary photon starts uniformly on the annulus ``b_lo ≤ ρ < b_hi`` of the source plane
+``z = z_src`` (``ρ = √(b_lo² + ξ (b_hi² − b_lo²))``, φ = 2πξ), direction +z, energy from the
+spectrum (stream ``"source"``). Then, within the history:
+
+1. photons (the primary and fluorescence photons) are transported through the world
+   (:func:`hpcmc.physics.photon.gnp_photon_history`, stream ``"transport"``); their electrons
+   and vacancies are banked;
+2. every vacancy cascades (:func:`hpcmc.physics.relaxation.relax_vacancy_z`, stream
+   ``"relaxation"``): fluorescence photons go back to step 1, Auger/Coster–Kronig electrons to
+   the electron list;
+3. electrons in gold are transported by condensed history
+   (:func:`hpcmc.physics.electron_gold.transport_in_gold`, stream ``"gold"``); those that
+   leave continue in water; electrons in water are tracked event by event
+   (:func:`hpcmc.physics.electron_water.transport_electron`, stream ``"electron_water"``)
+   inside the tracking sphere, and stop at the gold surface (back to the gold step);
+4. ionizations in water are recorded: each electron-impact ionization, and each electron set
+   free in water by a photon interaction (photoabsorption or incoherent scattering) or by the
+   non-radiative decay of a vacancy in a water molecule — one ionization at its emission
+   point (seed 000 §2.3.1); no ionization is scored in gold;
+5. at the end of the history the ionizations are clustered (AVC, stream ``"cluster"``) and the
+   history scores, per shell i, ``F_k clusters / m_i`` [1/kg] and ``ionizations / m_i``
+   [1/kg], with m_i the water mass of the shell.
+
+Range rejection (exact, :mod:`hpcmc.physics.water_range`): an electron in water farther from
+the scoring region than ``RANGE_MARGIN · R_CSDA(T)`` (plus two target radii) cannot put an
+ionization where a cluster can be scored, so it is deposited locally.
+
+Electrons born outside the tracking sphere are deposited locally, as in the paper.
+
+Energy ledger per history (``ledger`` columns): incident, escaped photons, photon energy
+absorbed locally (below the photon tables), relaxation local deposits, water-electron sinks
+(binding, excitation, sub-cut-off, escaped from the tracking sphere), gold deposits, range-
+rejected and untracked electrons. Their balance is exact up to rounding (tested).
+"""
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from hpcmc.apps.gnp.clustering import avc_cluster_shells
+from hpcmc.physics import electron_water as ew
+from hpcmc.physics import photon as ph
+from hpcmc.physics.electron_gold import ESCAPED, transport_in_gold
+from hpcmc.physics.relaxation import relax_vacancy_z
+from hpcmc.physics.spectrum import sample_spectrum_eV
+from hpcmc.runtime.rng import rng_seed, rng_uniform
+from hpcmc.runtime.tally import fx_add
+
+__all__ = ["gnp_chunk", "OK", "ION_FULL", "PHOTON_FULL", "ELECTRON_FULL", "FAILED", "LEDGER_NAMES", "N_LEDGER"]
+
+OK = 0
+ION_FULL = 1
+PHOTON_FULL = 2
+ELECTRON_FULL = 3
+STACK_FULL = 4
+FAILED = 5
+
+(L_INCIDENT, L_ESCAPED_PHOTON, L_LOCAL_PHOTON, L_RELAX_LOCAL, L_WATER_SINK, L_GOLD_DEPOSIT, L_REJECTED,
+ L_MAX_IMBALANCE, L_NP_HISTORIES) = range(9)
+N_LEDGER = 9
+LEDGER_NAMES = ("incident_eV", "escaped_photon_eV", "local_photon_eV", "relaxation_local_eV", "water_electron_sink_eV",
+                "gold_deposit_eV", "rejected_electron_eV", "max_relative_imbalance", "histories_with_np_interaction")
+
+_TWO_PI = 2.0 * math.pi
+#: Electron hand-offs (between banks, water and gold) allowed per history before it is declared
+#: failed: a guard against a geometry bug turning into a hang.
+MAX_HANDOFFS = 1_000_000
+
+
+@nb.njit(cache=True)
+def _range_nm(energy_eV, range_e, range_r):
+    """CSDA range by linear interpolation in the table  [nm] (energies above: last value)."""
+    return np.interp(energy_eV, range_e, range_r)
+
+
+@nb.njit(cache=True)
+def _push(bank, n, x, y, z, ux, uy, uz, e):
+    if n >= bank.shape[0]:
+        return -1
+    bank[n, 0] = x
+    bank[n, 1] = y
+    bank[n, 2] = z
+    bank[n, 3] = ux
+    bank[n, 4] = uy
+    bank[n, 5] = uz
+    bank[n, 6] = e
+    return n + 1
+
+
+@nb.njit(cache=True)
+def _add_ion(ions, n_ion, x, y, z):
+    if n_ion >= ions.shape[0]:
+        return -1
+    ions[n_ion, 0] = x
+    ions[n_ion, 1] = y
+    ions[n_ion, 2] = z
+    return n_ion + 1
+
+
+@nb.njit(cache=True)
+def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_prob, alias_index,
+                ptables, world, relax, gold, water_xs, water_geom, cutoff_eV, range_e, range_r, reject_r_nm,
+                np_radius_nm, np_is_gold, photons, ebank, vbank, work, ions, wstack, wgold, wdep,
+                vac_stack, states, ledger):
+    """Transport one history; return ``(status, n_ionizations)`` with the ionizations in ``ions``.
+
+    ``keys`` holds the stream keys (source, transport, relaxation, gold, electron_water);
+    ``states`` is a (5, 2) uint64 work array. ``relax`` and ``gold`` are the kernel-argument
+    tuples of the relaxation tables and the gold electron tables; ``water_xs`` is
+    ``(sigma_per_nm, grid, threshold_eV)``.
+    """
+    for s in range(5):
+        rng_seed(states[s], seed, h, keys[s])
+    ss, st, sr, sg, se = states[0], states[1], states[2], states[3], states[4]
+    # ---- source
+    rho = math.sqrt(b_lo_nm * b_lo_nm + rng_uniform(ss) * (b_hi_nm * b_hi_nm - b_lo_nm * b_lo_nm))
+    phi = _TWO_PI * rng_uniform(ss)
+    e0 = sample_spectrum_eV(ss, lo_eV, hi_eV, alias_prob, alias_index)
+    n_ph = _push(photons, 0, rho * math.cos(phi), rho * math.sin(phi), z_src_nm, 0.0, 0.0, 1.0, e0)
+    n_ion = 0
+    n_work = 0
+    led = np.zeros(N_LEDGER)
+    led[L_INCIDENT] = e0
+    pcounts = np.zeros(2, dtype=np.int64)
+    out = np.zeros(ph.N_OUT)
+    wcounts = np.zeros(ew.N_COUNTS, dtype=np.int64)
+    wscore = np.zeros(ew.N_SCORE)
+    np_r2 = np_radius_nm * np_radius_nm
+    z_row, binding, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy = relax
+    g_ln_e0, g_dln_e, g_ln_s, g_ln_r, g_ln_l1, g_cut, g_frange, g_fmsc, g_smin = gold
+    xs_sigma, xs_grid, xs_thr = water_xs
+    touched_np = False
+    handoffs = 0
+    while n_ph > 0 or n_work > 0:
+        # -------------------------------------------------------------- photons
+        while n_ph > 0:
+            n_ph -= 1
+            pcounts[0] = 0
+            pcounts[1] = 0
+            for k in range(ph.N_OUT):
+                out[k] = 0.0
+            status = ph.gnp_photon_history(ptables, world, photons[n_ph, 0], photons[n_ph, 1], photons[n_ph, 2],
+                                           photons[n_ph, 3], photons[n_ph, 4], photons[n_ph, 5], photons[n_ph, 6],
+                                           st, ebank, vbank, pcounts, out)
+            if status != ph.STATUS_OK:
+                return (ELECTRON_FULL if status == ph.STATUS_ELECTRON_BANK_FULL else FAILED), n_ion
+            if out[ph.OUT_NP_INTERACTIONS] > 0.0:
+                touched_np = True
+            led[L_ESCAPED_PHOTON] += out[ph.OUT_ESCAPED_EV]
+            led[L_LOCAL_PHOTON] += out[ph.OUT_LOCAL_EV]
+            n_photon_electrons = pcounts[0]
+            # every electron set free by a photon interaction in water is an ionization there
+            for r in range(n_photon_electrons):
+                x, y, z = ebank[r, 0], ebank[r, 1], ebank[r, 2]
+                if not (np_is_gold and x * x + y * y + z * z < np_r2):
+                    n_ion = _add_ion(ions, n_ion, x, y, z)
+                    if n_ion < 0:
+                        return ION_FULL, 0
+            # vacancies relax at the atom (the photoelectron's row holds the position)
+            n_el = pcounts[0]
+            for v in range(pcounts[1]):
+                zz = vbank[v, ph.VB_Z]
+                row = vbank[v, ph.VB_ROW]
+                x, y, z = ebank[row, 0], ebank[row, 1], ebank[row, 2]
+                before = n_el
+                rs, n_ph, n_el, local, _term = relax_vacancy_z(
+                    zz, vbank[v, ph.VB_SHELL], x, y, z, z_row, binding, tr_start, tr_cum, tr_kind, tr_v1, tr_v2,
+                    tr_energy, cutoff_eV, sr, vac_stack, photons, n_ph, ebank, n_el)
+                if rs != 0:
+                    return (PHOTON_FULL if rs == 1 else ELECTRON_FULL if rs == 2 else FAILED), n_ion
+                led[L_RELAX_LOCAL] += local
+                if zz != 79:  # non-radiative decay in a water molecule: each emitted electron ionizes
+                    for r in range(before, n_el):
+                        n_ion = _add_ion(ions, n_ion, x, y, z)
+                        if n_ion < 0:
+                            return ION_FULL, 0
+            for r in range(n_el):
+                n_work = _push(work, n_work, ebank[r, 0], ebank[r, 1], ebank[r, 2], ebank[r, 3], ebank[r, 4],
+                               ebank[r, 5], ebank[r, 6])
+                if n_work < 0:
+                    return ELECTRON_FULL, 0
+        # -------------------------------------------------------------- electrons
+        while n_work > 0:
+            n_work -= 1
+            handoffs += 1
+            if handoffs > MAX_HANDOFFS:
+                return FAILED, n_ion
+            p = work[n_work]
+            e = p[6]
+            r2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2]
+            inward = p[0] * p[3] + p[1] * p[4] + p[2] * p[5] < 0.0
+            if np_is_gold and (r2 < np_r2 * (1.0 - 1e-12) or (inward and r2 <= np_r2 * (1.0 + 1e-12))):
+                # inside the gold: condensed history until it leaves or stops
+                gstatus, dep, _path = transport_in_gold(p, 0.0, 0.0, 0.0, np_radius_nm, g_ln_e0, g_dln_e, g_ln_s,
+                                                        g_ln_r, g_ln_l1, g_cut, g_frange, g_fmsc, g_smin, True, sg)
+                led[L_GOLD_DEPOSIT] += dep
+                if gstatus != ESCAPED or p[6] <= 0.0:
+                    continue
+                e = p[6]
+                r2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2]
+            if e <= 0.0:
+                continue
+            r = math.sqrt(r2)
+            if r > water_geom[3] or r - reject_r_nm > _range_nm(e, range_e, range_r):
+                led[L_REJECTED] += e  # untracked region, or cannot reach the scoring shells
+                continue
+            wcounts[ew.C_ION] = n_ion
+            wcounts[ew.C_GOLD] = 0
+            wcounts[ew.C_DEPOSIT] = 0
+            for k in range(ew.N_SCORE):
+                wscore[k] = 0.0
+            ws = ew.transport_electron(e, p[0], p[1], p[2], p[3], p[4], p[5], se, xs_sigma, xs_grid, xs_thr,
+                                       cutoff_eV, water_geom, wstack, ions, wgold, wdep, wcounts, wscore)
+            if ws != ew.OK:
+                return (ION_FULL if ws == ew.ION_BUFFER_FULL else STACK_FULL), n_ion
+            n_ion = wcounts[ew.C_ION]
+            led[L_WATER_SINK] += (wscore[ew.S_E_BINDING] + wscore[ew.S_E_EXCITATION] + wscore[ew.S_E_SUBCUTOFF]
+                                  + wscore[ew.S_E_ESCAPED])
+            for g in range(wcounts[ew.C_GOLD]):  # reached the NP surface: back to the gold step
+                n_work = _push(work, n_work, wgold[g, 0], wgold[g, 1], wgold[g, 2], wgold[g, 3], wgold[g, 4],
+                               wgold[g, 5], wgold[g, 6])
+                if n_work < 0:
+                    return ELECTRON_FULL, 0
+    accounted = (led[L_ESCAPED_PHOTON] + led[L_LOCAL_PHOTON] + led[L_RELAX_LOCAL] + led[L_WATER_SINK]
+                 + led[L_GOLD_DEPOSIT] + led[L_REJECTED])
+    imbalance = abs(accounted - e0) / e0
+    for k in range(L_MAX_IMBALANCE):
+        ledger[k] += led[k]
+    if imbalance > ledger[L_MAX_IMBALANCE]:
+        ledger[L_MAX_IMBALANCE] = imbalance
+    if touched_np:
+        ledger[L_NP_HISTORIES] += 1.0
+    return OK, n_ion
+
+
+@nb.njit(cache=True)
+def score_shells(ions, n_ion, radius_nm, min_size, shell_edges_nm, cluster_state,
+                 cd_sum, cd_sq, id_sum, id_sq, scratch_c, scratch_i):
+    """Cluster one history's ionizations and add ``x`` and ``x²`` per shell to the tallies.
+
+    ``x_i`` = F_k clusters and ``y_i`` = ionizations in shell i (counts; the tallies' scale
+    ``1/m_i`` turns them into per-kg values when results are derived).
+    """
+    n_r = shell_edges_nm.shape[0] - 1
+    for i in range(n_r):
+        scratch_c[i] = 0.0
+        scratch_i[i] = 0.0
+    avc_cluster_shells(ions, n_ion, radius_nm, min_size, shell_edges_nm, cluster_state, scratch_c)
+    r_in = shell_edges_nm[0]
+    r_out = shell_edges_nm[-1]
+    for m in range(n_ion):
+        r = math.sqrt(ions[m, 0] ** 2 + ions[m, 1] ** 2 + ions[m, 2] ** 2)
+        if r_in <= r < r_out:
+            scratch_i[np.searchsorted(shell_edges_nm, r, side="right") - 1] += 1.0
+    for i in range(n_r):
+        x = scratch_c[i]
+        if x != 0.0:
+            fx_add(cd_sum[i], x)
+            fx_add(cd_sq[i], x * x)
+        y = scratch_i[i]
+        if y != 0.0:
+            fx_add(id_sum[i], y)
+            fx_add(id_sq[i], y * y)
+
+
+@nb.njit(cache=True)
+def gnp_chunk(first, n, seed, keys, cluster_key, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_prob, alias_index,
+              ptables, world, relax, gold, water_xs, water_geom, cutoff_eV, range_e, range_r, reject_r_nm,
+              np_radius_nm, np_is_gold, target_radius_nm, min_size, shell_edges_nm,
+              photons, ebank, vbank, work, ions, wstack, wgold, wdep, vac_stack,
+              cd_sum, cd_sq, id_sum, id_sq, ledger):
+    """Histories ``first … first + n − 1``; returns ``(status, h)``: the history that failed.
+
+    On a full buffer the chunk stops before scoring history ``h``; the caller enlarges that
+    buffer and calls again from ``h`` (histories are independent: same seed, same answer).
+    """
+    states = np.zeros((5, 2), dtype=np.uint64)
+    sc = np.zeros(2, dtype=np.uint64)
+    n_r = shell_edges_nm.shape[0] - 1
+    scratch_c = np.zeros(n_r)
+    scratch_i = np.zeros(n_r)
+    for h in range(first, first + n):
+        status, n_ion = gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_prob,
+                                    alias_index, ptables, world, relax, gold, water_xs, water_geom, cutoff_eV,
+                                    range_e, range_r, reject_r_nm, np_radius_nm, np_is_gold, photons, ebank, vbank,
+                                    work, ions, wstack, wgold, wdep, vac_stack, states, ledger)
+        if status != OK:
+            return status, h
+        rng_seed(sc, seed, h, cluster_key)
+        score_shells(ions, n_ion, target_radius_nm, min_size, shell_edges_nm, sc,
+                     cd_sum, cd_sq, id_sum, id_sq, scratch_c, scratch_i)
+    return OK, first + n
