@@ -83,10 +83,15 @@ def _check_output(args, job):
     """Refuse to overwrite results unless --force; load the statepoint for --resume."""
     from hpcmc.io.statepoint import read_statepoint, statepoint_path
 
+    from hpcmc.apps import get_app
+
     out = _output_path(args, job)
     sp_path = statepoint_path(out)
+    app_state = [p for p in get_app(job.app_name).state_files(job, out) if os.path.exists(p)]
     if getattr(args, "resume", False):
         if not os.path.exists(sp_path):
+            if app_state:
+                return None  # the app resumes from its own state; no task was in progress
             raise UsageError(f"--resume: no statepoint {sp_path} (a run writing {out} leaves one while it is unfinished)")
         sp = read_statepoint(sp_path)
         if sp.job_text != job.text:
@@ -95,9 +100,10 @@ def _check_output(args, job):
         return sp
     if os.path.exists(out) and not getattr(args, "force", False):
         raise UsageError(f"{out} exists; choose another -o or pass --force to overwrite it")
-    if os.path.exists(sp_path) and not getattr(args, "force", False):
-        raise UsageError(f"{sp_path} exists: an earlier run was interrupted. Continue it with --resume, "
-                         "or pass --force to start over")
+    for leftover in [sp_path] * os.path.exists(sp_path) + app_state:
+        if not getattr(args, "force", False):
+            raise UsageError(f"{leftover} exists: an earlier run was interrupted. Continue it with --resume, "
+                             "or pass --force to start over")
     return None
 
 
@@ -221,7 +227,7 @@ def cmd_run(args, comm) -> int:
     writer.add_timing("startup", time.perf_counter() - t_start)
     try:
         ctx = RunContext(job=job, simulate=simulate, results=writer, n_ranks=comm.size, log=log,
-                         quiet=quiet, resume=statepoint is not None, extra=state)
+                         quiet=quiet, resume=bool(args.resume), extra=state)
         if statepoint is not None:
             log(f"hpcmc: resuming from {statepoint_path(output)} at history {statepoint.histories_done:,}")
         app.run(job, ctx)

@@ -84,6 +84,12 @@ class App(abc.ABC):
         used by ``hpcmc run --connect URL`` to send the driver's tasks to a server."""
         raise ValueError(f"app {self.name!r} cannot send its tasks to a gateway")
 
+    def state_files(self, job: "Job", output: str) -> list[str]:
+        """Files beside ``output`` in which the driver keeps resumable state (e.g. an optimizer's
+        finished iterations). ``hpcmc run`` refuses to start over them without ``--force`` and
+        accepts ``--resume`` when one exists."""
+        return []
+
     def plot(self, results_path: str, outdir: str) -> list[str]:
         """Make the app's plots from a results file; return the paths written."""
         return []

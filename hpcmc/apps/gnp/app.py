@@ -51,14 +51,20 @@ class GnpApp(App):
                 "b_upper_nm": task.params["b_upper_nm"], "seed": task.seed}
 
     # -- driver ----------------------------------------------------------------------------
+    def state_files(self, job, output: str) -> list[str]:
+        files = [f"{output}.optimizer.h5"]
+        if not job.app.optimizer.storage:
+            files.append(f"{os.path.abspath(output)}.optuna.db")
+        return files
+
     def run(self, job, ctx: RunContext) -> None:
         cfg: GnpConfig = job.app
         out = ctx.results.path
-        state_path = f"{out}.optimizer.h5"
-        storage = cfg.optimizer.storage or f"sqlite:///{os.path.abspath(out)}.optuna.db"
+        state_path, *db = self.state_files(job, out)
+        storage = cfg.optimizer.storage or f"sqlite:///{db[0]}"
         if not ctx.resume:
-            for stale in (state_path, f"{os.path.abspath(out)}.optuna.db"):
-                if os.path.exists(stale) and not cfg.optimizer.storage:
+            for stale in self.state_files(job, out):
+                if os.path.exists(stale):
                     os.remove(stale)  # a fresh run starts a fresh study (the CLI refused without --force)
         driver = GnpDriver(job, ctx.simulate, ctx.log, state_path)
         self._write_setup(ctx, driver)

@@ -48,6 +48,8 @@ def _fig4a(h5, out: Path, plt) -> Path | None:
         ax.fill_between(rc, m - s, m + s, color=colour, alpha=0.25)
         axr.plot(rc, g["relative_uncertainty"][()], color=colour)
     ax.set_xscale("log")
+    if any(np.any(h5["comparison"][n]["cluster_dose_per_fluence_cm2_per_kg"][()] > 0) for n in h5["comparison"]):
+        ax.set_yscale("log")  # shells with nothing scored drop out of the plot
     ax.set_ylabel(r"$\langle g_{F_4}\rangle_{r_i}/\phi_0$  [cm$^2$ kg$^{-1}$]")
     ax.legend()
     np_r = float(h5["gnp"].attrs["np_radius_nm"])
@@ -162,9 +164,11 @@ def _fig8(h5, out: Path, plt) -> Path | None:
     k = [int(g.attrs["iteration"]) for g in its]
     r = h5["gnp/shell_edges_nm"][()][:-1]
     inner = r < float(h5["gnp"].attrs["np_radius_nm"]) + 200.0
-    eff = [np.mean(g["efficiency"][()][inner]) for g in its]
+    eff = np.array([np.mean(g["efficiency"][()][inner]) for g in its])
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
-    axes[0].semilogy(k, eff, "o-")
+    axes[0].plot(k, eff, "o-")
+    if np.any(eff > 0):
+        axes[0].set_yscale("log")
     axes[0].set_ylabel("mean 1/(N δ²), shells r < r_NP + 200 nm")
     axes[1].semilogy(k, [g.attrs["w1_to_previous"] for g in its], "o-")
     axes[1].set_ylabel("W1(q⁽ᵏ⁾, q⁽ᵏ⁻¹⁾) / b_max")
