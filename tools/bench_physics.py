@@ -87,8 +87,16 @@ def bench_photon_gnp(quick=False):
         print(f"  time to first history, cold numba cache (compilation): {cold:.2f} s ({wall:.2f} s wall)")
 
 
-#: Benchmark sections in print order; other engineers append theirs.
-SECTIONS = [bench_photon_gnp]
+def bench_electron_water(quick=False):
+    """Electron track structure in water, 1–50 keV: interaction events/s per core."""
+    from bench_electron import bench_electrons
+
+    print("electron track structure in liquid water:")
+    bench_electrons(seconds_per_energy=0.3 if quick else 1.0, cold=not quick)
+
+
+#: Benchmark sections in print order.
+SECTIONS = [bench_photon_gnp, bench_electron_water]
 
 
 def main(argv=None) -> int:

@@ -58,10 +58,6 @@ NM_PER_CM = 1e7
 SEED = 314159
 
 
-def _rows_header():
-    return ("name", "measured", "reference", "source", "pass")
-
-
 def validate_electron_cross_sections(quick=False):
     """BEB: analytic σ vs numerical ∫dσ/dW (exact invariant); vapour BEB vs experiment."""
     rows = []
@@ -232,27 +228,13 @@ def validate_electron_all(quick=False):
     return rows
 
 
-def _fmt(v):
-    if isinstance(v, float):
-        return f"{v:.5g}"
-    return str(v)
-
-
 def main(argv=None):
+    """Print this group's rows with :func:`validate_kv.print_table` (``validate_kv.py`` runs all groups)."""
+    from validate_kv import run_validators
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="reduced statistics")
-    args = ap.parse_args(argv)
-    t0 = time.perf_counter()
-    rows = validate_electron_all(quick=args.quick)
-    table = [_rows_header()] + [(r[0], _fmt(r[1]), _fmt(r[2]), r[3], "PASS" if r[4] else "FAIL") for r in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(5)]
-    for i, r in enumerate(table):
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
-    n_fail = sum(not r[4] for r in rows)
-    print(f"\n{len(rows) - n_fail}/{len(rows)} passed in {time.perf_counter() - t0:.1f} s")
-    return 1 if n_fail else 0
+    return run_validators(VALIDATORS, quick=ap.parse_args(argv).quick)
 
 
 if __name__ == "__main__":

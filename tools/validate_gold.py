@@ -60,10 +60,6 @@ REUTER_ETA_AU = -0.0254 + 0.016 * 79 - 1.86e-4 * 79 ** 2 + 8.3e-7 * 79 ** 3
 ESCAPE_ENERGIES_EV = (1e3, 2e3, 5e3, 10e3, 50e3)
 
 
-def _rows_header():
-    return ("name", "measured", "reference", "source", "pass")
-
-
 def _binomial_row(name, k, n, p_ref, source):
     f = k / n
     sigma = math.sqrt(p_ref * (1.0 - p_ref) / n)
@@ -161,7 +157,7 @@ def _first_transitions(tab, shell, n):
 
 # -- electrons in gold ---------------------------------------------------------------------------
 
-def validate_gold_stopping():
+def validate_gold_stopping(quick=False):
     """Bethe implementation vs ESTAR tables; gold CSDA ranges vs ESTAR's method."""
     rows = []
     for e, ref in ESTAR_CF_SCOL.items():
@@ -244,28 +240,21 @@ def escape_table(quick=False, radius_nm=50.0):
     return rows
 
 
+VALIDATORS = (validate_gold_relaxation, validate_gold_stopping, validate_gold_transport)
+
+
 def validate_gold_all(quick=False):
-    return validate_gold_relaxation(quick) + validate_gold_stopping() + validate_gold_transport(quick)
-
-
-def _fmt(v):
-    if isinstance(v, float):
-        return f"{v:.5g}"
-    return str(v)
+    return [row for fn in VALIDATORS for row in fn(quick=quick)]
 
 
 def main(argv=None):
+    """The gold rows (``validate_kv.py`` runs all groups), then the cascade and escape tables."""
+    from validate_kv import run_validators
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="reduced statistics")
     args = ap.parse_args(argv)
-    t0 = time.perf_counter()
-    rows = validate_gold_all(quick=args.quick)
-    table = [_rows_header()] + [(r[0], _fmt(r[1]), _fmt(r[2]), r[3], "PASS" if r[4] else "FAIL") for r in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(5)]
-    for i, r in enumerate(table):
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
+    status = run_validators(VALIDATORS, quick=args.quick)
     k = validate_gold_relaxation.k_summary
     print(f"\nK-vacancy cascade (mean per vacancy, threshold {rx.DEFAULT_THRESHOLD_EV:g} eV): "
           f"{k[0]:.3f} photons ({k[2] / 1e3:.2f} keV), {k[1]:.2f} electrons ({k[3] / 1e3:.2f} keV), "
@@ -276,9 +265,7 @@ def main(argv=None):
           f"{'CSDA [nm]':>10}")
     for e, f, sd, ex, bound, path in escape_table(quick=args.quick):
         print(f"  {e / 1e3:8g}  {f:8.4f}  {sd:7.4f}  {ex / 1e3:14.3f}  {bound:19.4f}  {path:10.1f}")
-    n_fail = sum(not r[4] for r in rows)
-    print(f"\n{len(rows) - n_fail}/{len(rows)} passed in {time.perf_counter() - t0:.1f} s")
-    return 1 if n_fail else 0
+    return status
 
 
 if __name__ == "__main__":

@@ -363,22 +363,36 @@ def print_table(rows, out=sys.stdout):
             out.write("  ".join("-" * w for w in widths) + "\n")
 
 
+def run_validators(validators, quick=False, only="") -> int:
+    """Run validators, print one table with a pass count; exit status 1 if any row fails."""
+    rows = []
+    t0 = time.perf_counter()
+    for fn in validators:
+        if only and only not in fn.__name__:
+            continue
+        t = time.perf_counter()
+        rows += fn(quick=quick)
+        print(f"# {fn.__name__}: {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    print_table(rows)
+    n_fail = sum(1 for r in rows if not r[4])
+    print(f"\n{len(rows) - n_fail}/{len(rows)} passed in {time.perf_counter() - t0:.1f} s")
+    return 1 if n_fail else 0
+
+
+def all_validators() -> list:
+    """Photon rows (this file), then the electron-in-water and gold rows (their own files)."""
+    import validate_electron
+    import validate_gold
+
+    return list(VALIDATORS) + list(validate_electron.VALIDATORS) + list(validate_gold.VALIDATORS)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="reduced statistics")
     ap.add_argument("--only", default="", help="run only validators whose name contains this text")
     args = ap.parse_args(argv)
-    rows = []
-    for fn in VALIDATORS:
-        if args.only and args.only not in fn.__name__:
-            continue
-        t = time.perf_counter()
-        rows += fn(quick=args.quick)
-        print(f"# {fn.__name__}: {time.perf_counter() - t:.1f} s", file=sys.stderr)
-    print_table(rows)
-    n_fail = sum(1 for r in rows if not r[4])
-    print(f"\n{len(rows) - n_fail}/{len(rows)} passed")
-    return 1 if n_fail else 0
+    return run_validators(all_validators(), quick=args.quick, only=args.only)
 
 
 if __name__ == "__main__":

@@ -89,6 +89,7 @@ import xraylib
 from scipy.integrate import cumulative_trapezoid
 
 from hpcmc.physics.geometry import sphere_distance_inside
+from hpcmc.physics.kinematics import rotate_direction as rotate
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
 __all__ = [
@@ -453,28 +454,6 @@ def sample_msc_cos(mean_one_minus_mu, state):
     if mu < -1.0:
         mu = -1.0
     return mu
-
-
-@nb.njit(cache=True)
-def rotate(ux, uy, uz, cos_t, phi):
-    """Direction after a deflection (θ, φ) about the unit vector u (renormalised)."""
-    st2 = 1.0 - cos_t * cos_t
-    sin_t = math.sqrt(st2) if st2 > 0.0 else 0.0
-    cp = math.cos(phi)
-    sp = math.sin(phi)
-    k2 = 1.0 - uz * uz
-    if k2 < 1e-20:
-        sgn = 1.0 if uz > 0.0 else -1.0
-        nx = sin_t * cp
-        ny = sin_t * sp
-        nz = sgn * cos_t
-    else:
-        k = math.sqrt(k2)
-        nx = ux * cos_t + sin_t * (ux * uz * cp - uy * sp) / k
-        ny = uy * cos_t + sin_t * (uy * uz * cp + ux * sp) / k
-        nz = uz * cos_t - sin_t * k * cp
-    norm = math.sqrt(nx * nx + ny * ny + nz * nz)
-    return nx / norm, ny / norm, nz / norm
 
 
 @nb.njit(cache=True)

@@ -99,6 +99,7 @@ from hpcmc.physics.water_xs import (
     water_tables,
 )
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
+from hpcmc.physics.kinematics import rotate_direction
 
 __all__ = [
     "ELECTRON_STREAM",
@@ -351,43 +352,6 @@ def secondary_cos_theta(w_eV, energy_eV, state):
         return rng_uniform(state) * _SQRT_HALF
     c2 = w_eV * (energy_eV + _TWO_MC2) / (energy_eV * (w_eV + _TWO_MC2))
     return math.sqrt(c2) if c2 < 1.0 else 1.0
-
-
-@nb.njit(cache=True)
-def rotate_direction(ux, uy, uz, cos_t, phi):
-    """Direction after a deflection by polar angle θ and azimuth φ about (ux, uy, uz).
-
-    Parameters
-    ----------
-    ux, uy, uz : float
-        Unit direction before.
-    cos_t : float
-        cos θ.
-    phi : float
-        Azimuth φ  [rad].
-
-    Returns
-    -------
-    tuple of float
-        The new unit direction (renormalised).
-    """
-    st2 = 1.0 - cos_t * cos_t
-    sin_t = math.sqrt(st2) if st2 > 0.0 else 0.0
-    cp = math.cos(phi)
-    sp = math.sin(phi)
-    k2 = 1.0 - uz * uz
-    if k2 < 1e-20:
-        sgn = 1.0 if uz > 0.0 else -1.0
-        nx = sin_t * cp
-        ny = sin_t * sp
-        nz = sgn * cos_t
-    else:
-        k = math.sqrt(k2)
-        nx = ux * cos_t + sin_t * (ux * uz * cp - uy * sp) / k
-        ny = uy * cos_t + sin_t * (uy * uz * cp + ux * sp) / k
-        nz = uz * cos_t - sin_t * cp * k
-    inv = 1.0 / math.sqrt(nx * nx + ny * ny + nz * nz)
-    return nx * inv, ny * inv, nz * inv
 
 
 @nb.njit(cache=True)

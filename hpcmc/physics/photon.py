@@ -56,6 +56,7 @@ from hpcmc.physics.geometry import (REGION_NP, REGION_OUTSIDE, gnp_distance, gnp
 from hpcmc.physics.photon_data import CH_COH, CH_INCOH, CH_PHOTO, CH_TOTAL, HC_EV_ANGSTROM, MEC2_EV
 from hpcmc.physics.spectrum import sample_spectrum_eV
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
+from hpcmc.physics.kinematics import rotate_direction
 
 __all__ = [
     "STATUS_OK", "STATUS_ELECTRON_BANK_FULL", "STATUS_VACANCY_BANK_FULL", "STATUS_ENERGY_ABOVE_TABLE",
@@ -222,38 +223,6 @@ def sauter_cos(t_eV, state):
         g = (2.0 - nu) * (1.0 / (a + nu) + g0)
         if rng_uniform(state) * gmax <= g:
             return 1.0 - nu
-
-
-@nb.njit(cache=True)
-def rotate_direction(ux, uy, uz, cos_t, phi):
-    """Direction after a deflection by polar angle θ (``cos_t``) and azimuth φ  [rad].
-
-        u'_x = u_x cos θ + sin θ (u_x u_z cos φ − u_y sin φ)/√(1 − u_z²)
-        u'_y = u_y cos θ + sin θ (u_y u_z cos φ + u_x sin φ)/√(1 − u_z²)
-        u'_z = u_z cos θ − sin θ cos φ √(1 − u_z²)
-
-    (u_z → ±1 handled separately), renormalised against rounding drift.
-    """
-    if cos_t > 1.0:
-        cos_t = 1.0
-    elif cos_t < -1.0:
-        cos_t = -1.0
-    sin_t = math.sqrt(1.0 - cos_t * cos_t)
-    cp = math.cos(phi)
-    sp = math.sin(phi)
-    rho2 = ux * ux + uy * uy
-    if rho2 < 1.0e-20:
-        s = 1.0 if uz > 0.0 else -1.0
-        vx = sin_t * cp
-        vy = sin_t * sp
-        vz = s * cos_t
-    else:
-        rho = math.sqrt(rho2)
-        vx = ux * cos_t + sin_t * (ux * uz * cp - uy * sp) / rho
-        vy = uy * cos_t + sin_t * (uy * uz * cp + ux * sp) / rho
-        vz = uz * cos_t - sin_t * cp * rho
-    inv = 1.0 / math.sqrt(vx * vx + vy * vy + vz * vz)
-    return vx * inv, vy * inv, vz * inv
 
 
 @nb.njit(cache=True, inline="always")
