@@ -162,3 +162,34 @@ def test_gold_enhancement_is_confined_near_the_surface():
     sigma_inner = np.sqrt(np.sum(gold.std[inner] ** 2 + water.std[inner] ** 2)) / inner.sum()
     assert excess[inner].mean() > 5 * sigma_inner
     assert excess[inner].mean() > 100 * max(excess[outer].mean(), 0.0)
+
+
+def test_water_nanoparticle_background_is_flat_within_uncertainty():
+    """Analog irradiation (q = p) of a water NP at reduced statistics (2e6 primaries).
+
+    Shells with clusters must agree with one level (χ² per degree of freedom), and shells
+    without any must be consistent with that level: the expected number of clusters there at
+    the common level (per-primary level × shell mass × N) is below 3 (95 % Poisson).
+    """
+    from hpcmc.apps import get_app
+    from hpcmc.apps.gnp.binning import allocate, shell_masses_kg
+    from hpcmc.apps.gnp.driver import GnpDriver
+    from hpcmc.apps.gnp.estimator import combine
+    from hpcmc.runtime.comm import SerialComm
+    from hpcmc.runtime.scheduler import Master
+
+    text = "[job]\napp = 'gnp'\nseed = 7\nchunk_size = 50_000\n[gnp.geometry]\nnp_material = 'water'\n"
+    job = parse_job(text, "j.toml")
+    master = Master(SerialComm(), get_app("gnp").make_problem(job))
+    driver = GnpDriver(job, master.simulate, lambda m: None, "unused.h5")
+    n = 2_000_000
+    mean_ij, std_ij, _ = driver.run_annuli(allocate(driver.p, n), "background", 0)
+    g, s = combine(driver.p, mean_ij, std_ij)  # per-primary clusters per kg, per shell
+    hit = g > 0
+    assert hit.sum() >= 5, "too few shells scored to test flatness"
+    w = 1.0 / s[hit] ** 2
+    level = np.sum(w * g[hit]) / np.sum(w)
+    chi2_per_dof = np.sum(((g[hit] - level) / s[hit]) ** 2) / (hit.sum() - 1)
+    assert chi2_per_dof < 3.0, (chi2_per_dof, g[hit], s[hit])
+    expected_clusters = level * shell_masses_kg(driver.shells_nm) * n
+    assert np.all(expected_clusters[~hit] < 3.0), expected_clusters[~hit]
