@@ -93,3 +93,24 @@ def test_estimator_identities():
     assert regularization(np.array([0.9, 0.025, 0.025, 0.025, 0.025])) == 0.0
     total, lw, lr = loss(p, p, annulus_edges_nm(n_annuli=6), 0.08)
     assert lw == 0.0 and total == pytest.approx(0.08 * lr)
+
+
+def test_analog_efficiency_from_strata_matches_direct_sampling():
+    from hpcmc.apps.gnp.estimator import analog_efficiency_from_strata
+
+    rng = np.random.default_rng(4)
+    p = np.array([0.01, 0.09, 0.9])
+    # per-history score: stratum j scores Exp(scale_j) with probability hit_j, else 0
+    hit, scale = np.array([0.5, 0.05, 0.001]), np.array([10.0, 3.0, 1.0])
+    n_j = np.array([40_000, 40_000, 40_000])
+    means, stds = np.zeros((1, 3)), np.zeros((1, 3))
+    for j in range(3):
+        x = rng.exponential(scale[j], n_j[j]) * (rng.random(n_j[j]) < hit[j])
+        means[0, j], stds[0, j] = x.mean(), x.std(ddof=1) / np.sqrt(n_j[j])
+    est = analog_efficiency_from_strata(p, n_j, means, stds)[0]
+    # direct: analog histories choose a stratum with probability p
+    n = 2_000_000
+    j = rng.choice(3, size=n, p=p)
+    x = rng.exponential(scale[j]) * (rng.random(n) < hit[j])
+    direct = x.mean() ** 2 / x.var()
+    assert est == pytest.approx(direct, rel=0.1)

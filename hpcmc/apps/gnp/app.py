@@ -8,6 +8,7 @@ import numpy as np
 from hpcmc.apps.base import App, RunContext
 from hpcmc.apps.gnp.config import GnpConfig
 from hpcmc.apps.gnp.driver import GnpDriver, _record_to_group
+from hpcmc.apps.gnp.estimator import analog_efficiency_from_strata
 from hpcmc.apps.gnp.optimizer import OptimizerSettings
 from hpcmc.runtime.task import Task
 
@@ -115,9 +116,18 @@ class GnpApp(App):
         gain, bound = efficiency_gain(opt, ana, inner)
         g["efficiency_gain"] = gain
         g["efficiency_gain_is_lower_bound"] = bound
+        eff_strata = analog_efficiency_from_strata(d.p, opt["n_per_annulus"], opt["mean_ij"], opt["std_ij"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gain_strata = np.where(eff_strata > 0, opt["efficiency"] / eff_strata, np.nan)
+        g["analog_efficiency_from_strata"] = eff_strata
+        g["efficiency_gain_from_strata"] = gain_strata
         q0p0 = opt["q"][0] / d.p[0]
         g.attrs["q0_over_p0"] = q0p0
         ctx.log(f"gnp: optimised q puts {q0p0:.3g}x more primaries per area on the NP annulus than p")
+        fin_s = gain_strata[inner & np.isfinite(gain_strata)]
+        if fin_s.size:
+            ctx.log(f"gnp: efficiency gain in shells r < r_NP + 200 nm, analog efficiency estimated from the "
+                    f"optimised run's strata: min {fin_s.min():.3g}, median {np.median(fin_s):.3g}")
         finite = gain[inner & np.isfinite(gain)]
         if finite.size:
             ctx.log(f"gnp: efficiency gain in shells r < r_NP + 200 nm: min {finite.min():.3g}, "

@@ -31,6 +31,7 @@ __all__ = [
     "regularization",
     "loss",
     "efficiency",
+    "analog_efficiency_from_strata",
 ]
 
 
@@ -133,3 +134,25 @@ def efficiency(n_primaries: int, mean: np.ndarray, std: np.ndarray) -> np.ndarra
     with np.errstate(invalid="ignore", divide="ignore"):
         eff = np.where((mean > 0) & (std > 0), mean**2 / (n_primaries * std**2), 0.0)
     return eff
+
+
+def analog_efficiency_from_strata(p: np.ndarray, n_j: np.ndarray, mean_ij: np.ndarray, std_ij: np.ndarray) -> np.ndarray:
+    """Efficiency 1/(N δ²) the analog estimator (q = p) would have, from a stratified run.
+
+    Sampling annuli with probabilities p is drawing from the mixture of the strata, whose
+    per-history variance is (law of total variance)
+
+        σ²_analog = Σ_j p_j (V_j + μ_j²) − μ²,   μ = Σ_j p_j μ_j,
+
+    with V_j = n_j s_j² the per-history variance within annulus j (s_j the standard error of
+    its mean over n_j histories). The analog efficiency is then μ²/σ²_analog (independent of
+    N). It needs every annulus with p_j > 0 to have been sampled (n_j ≥ 2); annuli that
+    were not are treated as contributing nothing, so the estimate is then an upper bound of the
+    analog efficiency and the gain derived from it a lower bound.
+    """
+    g = np.nan_to_num(np.asarray(mean_ij, float))
+    v = np.nan_to_num(np.asarray(std_ij, float)) ** 2 * np.asarray(n_j, float)[None, :]
+    mu = g @ p
+    var = (v + g**2) @ p - mu**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((mu > 0) & (var > 0), mu**2 / var, 0.0)
