@@ -113,6 +113,7 @@ __all__ = [
     "BRENNER_ZAIDER_MAX_EV",
     "make_geometry",
     "sample_ionization_w_eV",
+    "sample_dielectric_w_eV",
     "sample_screened_rutherford_cos",
     "sample_brenner_zaider_cos",
     "sample_elastic_cos",
@@ -273,6 +274,73 @@ def sample_ionization_w_eV(energy_eV, b_eV, u_eV, n_occ, state):
         f = g + c1 * (a1 + a2) + c3n * cub
         if rng_uniform(state) * g <= f:
             return w * b_eV
+
+
+@nb.njit(cache=True)
+def sample_dielectric_w_eV(energy_eV, b_eV, shell, w_table, xs_grid, state):
+    """Sample W of a valence-shell ionization of the dielectric model from its table.
+
+    The table row of T_i or T_{i+1} (the grid cell of ``energy_eV``) is chosen with the
+    linear-interpolation weight; its tabulated CDF of x = W/W_max is inverted with linear
+    interpolation and W = x (T − B)/2, so 0 ≤ W ≤ (T − B)/2 exactly
+    (:mod:`hpcmc.physics.water_dielectric`).
+
+    Parameters
+    ----------
+    energy_eV : float
+        Incident energy T  [eV], > B.
+    b_eV : float
+        Binding energy of the shell  [eV].
+    shell : int
+        Valence shell 0–3.
+    w_table : float64[n, 4, 2, K]
+        :attr:`WaterTables.ion_w_table`.
+    xs_grid : float64[3]
+        :attr:`WaterTables.grid`.
+    state : uint64[2]
+        Generator state.
+
+    Returns
+    -------
+    float
+        W  [eV].
+    """
+    wm = 0.5 * (energy_eV - b_eV)
+    if wm <= 0.0:
+        return 0.0
+    n_grid = int(xs_grid[2])
+    f = (math.log(energy_eV) - xs_grid[0]) * xs_grid[1]
+    i = int(f)
+    if i < 0:
+        i = 0
+    elif i > n_grid - 2:
+        i = n_grid - 2
+    fr = f - i
+    kk = w_table.shape[3]
+    row = i + 1 if rng_uniform(state) < fr else i
+    if w_table[row, shell, 1, kk - 1] <= 0.0:
+        row = i + 1 if row == i else i
+        if w_table[row, shell, 1, kk - 1] <= 0.0:
+            return rng_uniform(state) * wm
+    u = rng_uniform(state)
+    lo = 0
+    hi = kk - 1
+    while hi - lo > 1:
+        m = (lo + hi) >> 1
+        if w_table[row, shell, 1, m] <= u:
+            lo = m
+        else:
+            hi = m
+    c0 = w_table[row, shell, 1, lo]
+    c1 = w_table[row, shell, 1, hi]
+    x0 = w_table[row, shell, 0, lo]
+    x1 = w_table[row, shell, 0, hi]
+    x = x0 + (u - c0) / (c1 - c0) * (x1 - x0) if c1 > c0 else x0
+    if x < 0.0:
+        x = 0.0
+    elif x > 1.0:
+        x = 1.0
+    return x * wm
 
 
 @nb.njit(cache=True)
@@ -483,7 +551,7 @@ def _deposit(deposits, counts, x, y, z, e, kind):
 @nb.njit(cache=True)
 def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
                        xs_sigma, xs_grid, xs_threshold, cutoff_eV, geometry,
-                       stack, ion_xyz_nm, gold_bank, deposits, counts, score):
+                       stack, ion_xyz_nm, gold_bank, deposits, counts, score, ion_w_table=None):
     """Follow one electron and all its secondaries, event by event, in liquid water.
 
     Parameters
@@ -520,6 +588,10 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
         Fill levels (C_ION, C_GOLD, C_DEPOSIT) and the deepest stack use (C_STACK_MAX).
     score : float64[11]
         Accumulated history scores (S_* indices), added to.
+    ion_w_table : float64[n, 4, 2, K] or None
+        :attr:`WaterTables.ion_w_table` of ``model="dielectric"`` tables (W of the four
+        valence shells sampled from it); None (default) = RBEB dσ/dW for every shell.
+        The binding energy of ionization channel k is always ``xs_threshold[k]``.
 
     Returns
     -------
@@ -638,8 +710,14 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
                 if record_dep and not _deposit(deposits, counts, x, y, z, de, DEP_EXCITATION):
                     return DEPOSIT_BUFFER_FULL
             else:
-                b = ORBITAL_B_EV[k]
-                w_sec = sample_ionization_w_eV(e, b, ORBITAL_U_EV[k], ORBITAL_N[k], state)
+                b = xs_threshold[k]
+                if ion_w_table is None:
+                    w_sec = sample_ionization_w_eV(e, b, ORBITAL_U_EV[k], ORBITAL_N[k], state)
+                else:
+                    if k < 4:
+                        w_sec = sample_dielectric_w_eV(e, b, k, ion_w_table, xs_grid, state)
+                    else:
+                        w_sec = sample_ionization_w_eV(e, b, ORBITAL_U_EV[k], ORBITAL_N[k], state)
                 e_new = e - b - w_sec
                 score[S_N_IONIZATION] += 1.0
                 score[S_E_BINDING] += b
@@ -706,7 +784,7 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
 
 @nb.njit(cache=True)
 def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, cutoff_eV,
-                          xs_sigma, xs_grid, xs_threshold, geometry, out_score):
+                          xs_sigma, xs_grid, xs_threshold, geometry, out_score, ion_w_table=None):
     """Run histories ``first .. first+n−1`` of mono-energetic electrons from the origin along +z.
 
     No positions are recorded (counting only); the stack and gold bank grow by rerunning a
@@ -726,6 +804,8 @@ def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, c
         :func:`make_geometry` output.
     out_score : float64[n_histories, N_SCORE]
         Output: per-history scores.
+    ion_w_table : ndarray or None
+        W table of ``model="dielectric"`` tables (None: RBEB sampling).
 
     Returns
     -------
@@ -747,7 +827,7 @@ def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, c
             counts[:] = 0
             code = transport_electron(energy_eV, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, state,
                                       xs_sigma, xs_grid, xs_threshold, cutoff_eV, geometry,
-                                      stack, no_ion, gold, no_dep, counts, out_score[h])
+                                      stack, no_ion, gold, no_dep, counts, out_score[h], ion_w_table)
             if code == OK:
                 break
             if code == STACK_FULL:
@@ -785,6 +865,14 @@ class ElectronHistory:
     max_stack: int
 
 
+def _resolve_tables(tables, model):
+    if tables is None:
+        return water_tables(model="beb" if model is None else model)
+    if model is not None and model != tables.model:
+        raise ValueError(f"model={model!r} does not match tables.model={tables.model!r}")
+    return tables
+
+
 def _check_energy(energy_eV, cutoff_eV, tables):
     if not (math.isfinite(energy_eV) and energy_eV > 0.0):
         raise ValueError(f"energy_eV must be finite and > 0, got {energy_eV!r}")
@@ -804,7 +892,8 @@ def _unit(direction):
 
 def run_electron_history(seed, history, energy_eV, position_nm=(0.0, 0.0, 0.0), direction=(0.0, 0.0, 1.0),
                          cutoff_eV=10.0, geometry=None, tables: WaterTables | None = None,
-                         record_deposits=False, ion_capacity=4096, stream=ELECTRON_STREAM) -> ElectronHistory:
+                         record_deposits=False, ion_capacity=4096, stream=ELECTRON_STREAM,
+                         model=None) -> ElectronHistory:
     """Transport one electron history and return its ionizations (grow-and-rerun on full buffers).
 
     Parameters
@@ -822,19 +911,22 @@ def run_electron_history(seed, history, energy_eV, position_nm=(0.0, 0.0, 0.0), 
     geometry : ndarray or None
         :func:`make_geometry` output; None = infinite water.
     tables : WaterTables or None
-        Cross sections; None = the cached default tables.
+        Cross sections; None = the cached tables of ``model``.
     record_deposits : bool
         Also return every local energy deposit.
     ion_capacity : int
         Initial size of the ionization buffer (doubled as needed).
     stream : uint64
         Sub-stream key.
+    model : {None, "beb", "dielectric"}
+        Ionization model when ``tables`` is None (None = "beb", the default tables); it
+        must match ``tables.model`` if both are given.
 
     Returns
     -------
     ElectronHistory
     """
-    tables = water_tables() if tables is None else tables
+    tables = _resolve_tables(tables, model)
     _check_energy(energy_eV, cutoff_eV, tables)
     geometry = make_geometry() if geometry is None else np.asarray(geometry, dtype=float)
     p = np.asarray(position_nm, dtype=float)
@@ -852,7 +944,7 @@ def run_electron_history(seed, history, energy_eV, position_nm=(0.0, 0.0, 0.0), 
         score[:] = 0.0
         code = transport_electron(float(energy_eV), p[0], p[1], p[2], u[0], u[1], u[2], state,
                                   tables.sigma_per_nm, tables.grid, tables.threshold_eV, float(cutoff_eV),
-                                  geometry, stack, ion, gold, dep, counts, score)
+                                  geometry, stack, ion, gold, dep, counts, score, tables.ion_w_table)
         if code == OK:
             break
         if code == ION_BUFFER_FULL:
@@ -875,7 +967,7 @@ def run_electron_history(seed, history, energy_eV, position_nm=(0.0, 0.0, 0.0), 
 
 
 def run_electron_batch(seed, first_history, n_histories, energy_eV, cutoff_eV=10.0, geometry=None,
-                       tables: WaterTables | None = None, stream=ELECTRON_STREAM) -> np.ndarray:
+                       tables: WaterTables | None = None, stream=ELECTRON_STREAM, model=None) -> np.ndarray:
     """Per-history scores of ``n_histories`` electrons started at the origin along +z.
 
     Parameters
@@ -887,16 +979,19 @@ def run_electron_batch(seed, first_history, n_histories, energy_eV, cutoff_eV=10
     geometry : ndarray or None
         :func:`make_geometry` output; None = infinite water.
     tables : WaterTables or None
-        Cross sections (None = cached default).
+        Cross sections (None = the cached tables of ``model``).
     stream : uint64
         Sub-stream key.
+    model : {None, "beb", "dielectric"}
+        Ionization model when ``tables`` is None (None = "beb"); must match
+        ``tables.model`` if both are given.
 
     Returns
     -------
     ndarray, shape (n_histories, N_SCORE)
         Columns as :data:`SCORE_NAMES`.
     """
-    tables = water_tables() if tables is None else tables
+    tables = _resolve_tables(tables, model)
     _check_energy(energy_eV, cutoff_eV, tables)
     if n_histories < 0:
         raise ValueError(f"n_histories must be ≥ 0, got {n_histories}")
@@ -904,5 +999,5 @@ def run_electron_batch(seed, first_history, n_histories, energy_eV, cutoff_eV=10
     out = np.zeros((int(n_histories), N_SCORE))
     run_electron_batch_nb(np.uint64(seed), np.uint64(stream), int(first_history), int(n_histories),
                           float(energy_eV), float(cutoff_eV), tables.sigma_per_nm, tables.grid,
-                          tables.threshold_eV, geometry, out)
+                          tables.threshold_eV, geometry, out, tables.ion_w_table)
     return out

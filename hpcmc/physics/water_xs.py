@@ -235,6 +235,7 @@ __all__ = [
     "elastic_sigma_nm2",
     "brenner_zaider_parameters",
     "WaterTables",
+    "ION_MODELS",
     "build_water_tables",
     "water_tables",
 ]
@@ -587,13 +588,23 @@ class WaterTables:
     grid : ndarray, shape (3,)
         ``[ln E_min, 1/Δ(ln E), n]`` — what the kernels need to locate a grid cell.
     threshold_eV : ndarray, shape (N_CHANNELS,)
-        Channel thresholds  [eV] (B for ionization, E_j for excitation, 0 for elastic).
+        Channel thresholds  [eV] (B for ionization — the kernels use these as the binding
+        energies —, E_j for excitation, 0 for elastic).
+    model : str
+        Ionization model: ``"beb"`` (relativistic BEB, the default) or ``"dielectric"``
+        (:mod:`hpcmc.physics.water_dielectric`).
+    ion_w_table : ndarray or None
+        ``"dielectric"`` only: W-sampling table of the four valence shells, shape
+        (n, 4, 2, N_W_NODES) (:class:`hpcmc.physics.water_dielectric.DielectricIonization`);
+        None for ``"beb"`` (W sampled from the RBEB dσ/dW).
     """
 
     energy_eV: np.ndarray
     sigma_per_nm: np.ndarray
     grid: np.ndarray
     threshold_eV: np.ndarray
+    model: str = "beb"
+    ion_w_table: np.ndarray | None = None
 
     @property
     def e_min_eV(self) -> float:
@@ -604,7 +615,11 @@ class WaterTables:
         return float(self.energy_eV[-1])
 
 
-def build_water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100) -> WaterTables:
+#: Ionization models accepted by :func:`build_water_tables` / :func:`water_tables`.
+ION_MODELS = ("beb", "dielectric")
+
+
+def build_water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100, model="beb") -> WaterTables:
     """Tabulate the 11 channel cross sections on a log grid.
 
     Parameters
@@ -614,6 +629,12 @@ def build_water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100) -> W
         e_max above the highest primary energy (≥ 100 keV).
     points_per_decade : int
         Grid density.
+    model : {"beb", "dielectric"}
+        Ionization model of the valence shells (1b1, 3a1, 1b2, 2a1): relativistic BEB with
+        the liquid binding energies of Dingfelder et al. (default, unchanged), or the
+        dielectric-response model of :mod:`hpcmc.physics.water_dielectric` (thresholds
+        10.0/13.0/17.0/32.2 eV, W sampled from its tabulated distribution).  Excitation,
+        elastic scattering and the O K shell (RBEB, B = 539 eV) are the same in both.
 
     Returns
     -------
@@ -623,28 +644,43 @@ def build_water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100) -> W
         raise ValueError(f"build_water_tables: need 0 < e_min_eV < e_max_eV, got {e_min_eV}, {e_max_eV}")
     if points_per_decade < 10:
         raise ValueError(f"build_water_tables: points_per_decade must be ≥ 10, got {points_per_decade}")
+    if model not in ION_MODELS:
+        raise ValueError(f"build_water_tables: model must be one of {ION_MODELS}, got {model!r}")
     n = int(round(math.log10(e_max_eV / e_min_eV) * points_per_decade)) + 1
     ln_e = np.linspace(math.log(e_min_eV), math.log(e_max_eV), n)
     e = np.exp(ln_e)
     e[0], e[-1] = e_min_eV, e_max_eV
     sig = np.zeros((n, N_CHANNELS))
     N = WATER_MOLECULES_PER_NM3
-    for k in range(5):
-        sig[:, CH_ION0 + k] = N * rbeb_sigma_nm2(e, ORBITAL_B_EV[k], ORBITAL_U_EV[k], ORBITAL_N[k])
+    thr = np.zeros(N_CHANNELS)
+    thr[CH_ION0:CH_ION0 + 5] = ORBITAL_B_EV
+    w_table = None
+    if model == "dielectric":
+        from hpcmc.physics.water_dielectric import dielectric_ionization
+
+        diel = dielectric_ionization(e)
+        sig[:, CH_ION0:CH_ION0 + 4] = N * diel.sigma_nm2
+        thr[CH_ION0:CH_ION0 + 4] = diel.binding_eV
+        sig[:, CH_ION0 + 4] = N * rbeb_sigma_nm2(e, ORBITAL_B_EV[4], ORBITAL_U_EV[4], ORBITAL_N[4])
+        w_table = np.ascontiguousarray(diel.w_table)
+    else:
+        for k in range(5):
+            sig[:, CH_ION0 + k] = N * rbeb_sigma_nm2(e, ORBITAL_B_EV[k], ORBITAL_U_EV[k], ORBITAL_N[k])
     for j in range(5):
         sig[:, CH_EXC0 + j] = excitation_sigma_per_nm(e, j)
     sig[:, CH_ELASTIC] = N * elastic_sigma_nm2(e)
-    thr = np.zeros(N_CHANNELS)
-    thr[CH_ION0:CH_ION0 + 5] = ORBITAL_B_EV
     thr[CH_EXC0:CH_EXC0 + 5] = EXCITATION_E_EV
     grid = np.array([ln_e[0], (n - 1) / (ln_e[-1] - ln_e[0]), float(n)])
     sig = np.ascontiguousarray(sig)
-    for a in (e, sig, grid, thr):  # shared through the cache below: make them immutable
+    arrays = (e, sig, grid, thr) if w_table is None else (e, sig, grid, thr, w_table)
+    for a in arrays:  # shared through the cache below: make them immutable
         a.flags.writeable = False
-    return WaterTables(energy_eV=e, sigma_per_nm=sig, grid=grid, threshold_eV=thr)
+    return WaterTables(energy_eV=e, sigma_per_nm=sig, grid=grid, threshold_eV=thr, model=model,
+                       ion_w_table=w_table)
 
 
 @functools.lru_cache(maxsize=4)
-def water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100) -> WaterTables:
-    """Cached :func:`build_water_tables` (built once per process, ~0.1 s)."""
-    return build_water_tables(e_min_eV, e_max_eV, points_per_decade)
+def water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100, model="beb") -> WaterTables:
+    """Cached :func:`build_water_tables` (built once per process; ~0.1 s for ``"beb"``, a few
+    seconds for ``"dielectric"`` the first time, then read from the npz cache)."""
+    return build_water_tables(e_min_eV, e_max_eV, points_per_decade, model)

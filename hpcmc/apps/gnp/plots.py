@@ -44,9 +44,11 @@ def _fig4a(h5, out: Path, plt) -> Path | None:
         m = g["cluster_dose_per_fluence_cm2_per_kg"][()]
         s = g["cluster_dose_per_fluence_std_cm2_per_kg"][()]
         n = int(np.sum(g["n_per_annulus"][()]))
-        ax.plot(rc, m, color=colour, label=f"{name} (N = {n:.2g})")
-        ax.fill_between(rc, m - s, m + s, color=colour, alpha=0.25)
-        axr.plot(rc, g["relative_uncertainty"][()], color=colour)
+        m = np.where(m > 0, m, np.nan)  # shells where nothing was scored are left out
+        lower = np.maximum(m - s, m / 20)  # a band reaching (nearly) zero is drawn to μ/20 on the log axis
+        ax.plot(rc, m, "o-", ms=3, color=colour, label=f"{name} (N = {n:.2g}; {int(np.isfinite(m).sum())} shells scored)")
+        ax.fill_between(rc, lower, m + s, color=colour, alpha=0.25)
+        axr.plot(rc, g["relative_uncertainty"][()], "o-", ms=3, color=colour)
     ax.set_xscale("log")
     if any(np.any(h5["comparison"][n]["cluster_dose_per_fluence_cm2_per_kg"][()] > 0) for n in h5["comparison"]):
         ax.set_yscale("log")  # shells with nothing scored drop out of the plot
