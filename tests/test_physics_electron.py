@@ -385,9 +385,166 @@ def test_w_value_vs_geant4_dna_born_physics():
                    "(Emfietzoglou) excitation reproduces Geant4-DNA's Born physics list (19.5 eV), not "
                    "option 4 (22.77 eV), whose dielectric ionization gives far fewer ionizations near "
                    "threshold; the excitation channel is not the cause (it matches option 4 to ~10 %). "
-                   "Needs the option-4 ionization model, not a tuning - see hpcmc.physics.water_xs")
+                   "The dielectric alternative (water_tables(model='dielectric'), hpcmc.physics.water_dielectric) "
+                   "gives 28 eV with the surrogate optical parameters available (above the band), so the "
+                   "default stays BEB - see test_dielectric_w_value_and_track_length")
 def test_w_value_1kev_within_geant4_dna_band():
     """Acceptance band of the issue: 20.5-25.5 eV around Geant4-DNA option 4 (22.77 eV)."""
     out = ew.run_electron_batch(99, 0, 1500, 1e3)
     w = 1e3 / out[:, ew.S_N_IONIZATION].mean()
     assert 20.5 <= w <= 25.5
+
+
+# =========================================================================== dielectric ionization model
+# hpcmc.physics.water_dielectric: Born + low-energy corrections (Geant4-DNA option-4 model
+# class), selected with water_tables(model="dielectric") / run_electron_batch(model=...).
+from hpcmc.physics import water_dielectric as wd  # noqa: E402
+
+#: Geant4-DNA option 2 (Born, Dingfelder et al. dielectric model) total ionization cross
+#: section per molecule [1e-16 cm²] — G4EMLOW 8.6.1 sigma_ionisation_e_born, read from the
+#: public log–log resampling in github.com/abgnydn/webgpu-dna (commit c6bce13,
+#: public/cross_sections.wgsl, array XI), like the excitation references above.
+G4DNA_OPT2_ION_1E16_CM2 = {100.0: 2.393, 1000.0: 0.7245}
+#: Option-4 ionization cross sections near threshold *derived* from the Geant4 11.4.0
+#: example extended/medical/dna/wvalue (wvalue.out: dna_opt4, 9 eV tracking cut, 1000
+#: primaries): at 12 and 15 eV every inelastic event ends the history, so
+#: N_ion = σ_ion/(σ_ion + σ_exc) = 0.071 ± 0.008 (12 eV) and 0.197 ± 0.013 (15 eV); with the
+#: option-4 excitation table (2.687, 2.880 ×10⁻¹⁸ cm², same source as above) σ_ion =
+#: 2.05 (±12 %) and 7.07 (±8 %) ×10⁻¹⁸ cm².  The option-4 tables at 100 eV / 1 keV themselves
+#: (G4EMLOW dna/sigma_ionisation_e_emfietzoglou) were not available.
+G4DNA_OPT4_ION_DERIVED_1E18_CM2 = {12.0: 2.05, 15.0: 7.07}
+
+
+def _diel_tables():
+    return wx.water_tables(model="dielectric")
+
+
+def _diel_sigma_1e16_cm2(energy_eV):
+    return sum(wd.shell_sigma_nm2(energy_eV, n) for n in range(4)) * 1e2
+
+
+@nb.njit(cache=True)
+def _draw_w_diel(n, energy_eV, b_eV, shell, w_table, grid, seed):
+    st = np.zeros(2, dtype=np.uint64)
+    rng_seed(st, seed, 0, 14)
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = ew.sample_dielectric_w_eV(energy_eV, b_eV, shell, w_table, grid, st)
+    return out
+
+
+def test_dielectric_drude_model_sum_rules():
+    """ε₁ is the Kramers–Kronig transform of ε₂; f-sum = Σf; ε₁(0) ≈ n² of water (1.333²)."""
+    p = wd.DEFAULT_PARAMETERS
+    ep = p.plasma_energy_eV
+    assert ep == pytest.approx(21.47, abs=0.01)
+    emax = 2e3
+    for e in (6.0, 12.0, 20.0, 45.0):
+        pv = integrate.quad(lambda x: x * float(wd.epsilon_optical(x, p)[1]) / (x + e), 1e-6, emax,
+                            weight="cauchy", wvar=e, limit=800)[0]
+        # (the ε₂ tail beyond 2 keV contributes < 1e-4)
+        assert 1.0 + 2.0 / math.pi * pv == pytest.approx(float(wd.epsilon_optical(e, p)[0]), abs=2e-3)
+    x = np.geomspace(1e-3, 1e5, 400_001)
+    fsum = np.trapezoid(x * wd.epsilon_optical(x, p)[1], x) / (math.pi / 2 * ep**2)
+    assert fsum == pytest.approx(sum(p.exc_f + p.ion_f), rel=2e-3)
+    assert float(wd.epsilon_optical(1e-3, p)[0]) == pytest.approx(1.333**2, rel=0.03)
+
+
+def test_dielectric_threshold_partition_conserves_strength():
+    """Σ_n ε₂,n^mod = Σ_n ε₂,n − ε₂,1(B₁) e^{B₁−E} above B₁ (the rest goes to excitation);
+    every shell is zero below its threshold; an onset without redistributed strength is continuous."""
+    p = wd.DEFAULT_PARAMETERS
+    e = np.linspace(9.0, 80.0, 711)
+    for q in (0.0, 5.0, 50.0):
+        elf = wd.shell_elf(e, q, p)
+        eps1, eps2 = wd.epsilon_optical(e, p, q)
+        mod = elf * (eps1**2 + eps2**2)
+        ep, ek, gk, fk, ion, b = p.arrays()
+        raw = [ep**2 * fk[k] * gk[k] * e / (((ek[k] + q) ** 2 - e**2) ** 2 + (gk[k] * e) ** 2) for k in np.where(ion)[0]]
+        raw_b1 = ep**2 * fk[5] * gk[5] * b[0] / (((ek[5] + q) ** 2 - b[0] ** 2) ** 2 + (gk[5] * b[0]) ** 2)
+        above = e > b[0]
+        np.testing.assert_allclose(mod.sum(0)[above], (np.sum(raw, 0) - raw_b1 * np.exp(b[0] - e))[above],
+                                   rtol=1e-10, atol=1e-14)
+        for n in range(4):
+            assert np.all(mod[n][e <= b[n]] == 0.0) and np.all(mod[n] >= -1e-12)
+        # the outermost-threshold shell (2a1) receives nothing: its onset is continuous
+        assert float(wd.shell_elf(b[3] + 0.01, q, p)[3]) < 0.02 * float(wd.shell_elf(b[3] + 5.0, q, p)[3])
+
+
+def test_dielectric_ionization_cross_sections():
+    """Total valence σ_ion of the dielectric model (regression of the implemented model with
+    the default — surrogate — optical parameters) and its relation to the published Born
+    (option 2) values: 0.72× at 100 eV, 0.90× at 1 keV, → 0.94× at 10–30 keV."""
+    s100 = _diel_sigma_1e16_cm2(100.0)
+    s1k = _diel_sigma_1e16_cm2(1000.0)
+    assert s100 == pytest.approx(1.723, rel=0.01)
+    assert s1k == pytest.approx(0.6542, rel=0.01)
+    assert 0.65 < s100 / G4DNA_OPT2_ION_1E16_CM2[100.0] < 0.80
+    assert 0.85 < s1k / G4DNA_OPT2_ION_1E16_CM2[1000.0] < 0.95
+    # tables == direct evaluation (σ_ion per molecule → Σ = N σ)
+    tab = _diel_tables()
+    row = np.empty(wx.N_CHANNELS)
+    for e in (15.0, 123.4, 5.5e3):
+        ew.interpolate_sigma(e, tab.sigma_per_nm, tab.grid, tab.threshold_eV, row)
+        direct = [wx.WATER_MOLECULES_PER_NM3 * wd.shell_sigma_nm2(e, n) for n in range(4)]
+        np.testing.assert_allclose(row[:4], direct, rtol=5e-3)
+    np.testing.assert_array_equal(tab.threshold_eV[:4], wd.DIELECTRIC_B_EV)
+
+
+@pytest.mark.xfail(strict=True, reason="near threshold the dielectric model with the surrogate (amorphous-ice) "
+                   "optical parameters gives ~0.55x the option-4 ionization cross section derived from the "
+                   "Geant4 wvalue example (the published liquid-water Drude table was not available)")
+def test_dielectric_near_threshold_vs_option4_derived():
+    for e, ref in G4DNA_OPT4_ION_DERIVED_1E18_CM2.items():
+        assert _diel_sigma_1e16_cm2(e) * 100.0 == pytest.approx(ref, rel=0.2)
+
+
+@pytest.mark.parametrize("energy_eV,shell", [(14.0, 0), (100.0, 1), (1e3, 0), (2e4, 3)])
+def test_dielectric_w_sampling_follows_dcs(energy_eV, shell):
+    """Sampled W follows the model's dσ/dW (χ²) and never exceeds (T − B)/2."""
+    tab = _diel_tables()
+    b = float(tab.threshold_eV[shell])
+    w = _draw_w_diel(60_000, energy_eV, b, shell, tab.ion_w_table, tab.grid, 21 + shell)
+    wm = 0.5 * (energy_eV - b)
+    assert w.min() >= 0.0 and w.max() <= wm
+    edges = np.linspace(0.0, wm, 21) if energy_eV < 200 else np.concatenate([[0.0], np.geomspace(1.0, wm, 25)])
+    counts, _ = np.histogram(w, edges)
+    fine = np.linspace(0.0, 1.0, 81)
+    prob = np.array([np.trapezoid(wd.shell_dcs_nm2_per_eV(a + (c - a) * fine, energy_eV, shell), a + (c - a) * fine)
+                     for a, c in zip(edges[:-1], edges[1:])])
+    assert _chi2_pvalue(counts, prob) > 1e-3
+
+
+def test_dielectric_energy_conservation_and_reproducibility():
+    geo = ew.make_geometry(track_center_nm=(0, 0, 30.0), track_radius_nm=120.0, gold_radius_nm=10.0)
+    for e0, n in ((1e3, 150), (1e4, 20)):
+        out = ew.run_electron_batch(11, 0, n, e0, geometry=geo, model="dielectric")
+        budget = out[:, [ew.S_E_BINDING, ew.S_E_EXCITATION, ew.S_E_SUBCUTOFF, ew.S_E_ESCAPED, ew.S_E_GOLD]].sum(1)
+        assert np.max(np.abs(budget - e0)) / e0 < 1e-9
+    batch = ew.run_electron_batch(5, 0, 3, 2e3, model="dielectric")
+    alone = ew.run_electron_history(5, 2, 2e3, model="dielectric", ion_capacity=1, record_deposits=True)
+    np.testing.assert_array_equal(np.array(list(alone.score.values())), batch[2])
+    dep = alone.deposits
+    # binding energies deposited are the dielectric thresholds (or the K shell's 539 eV)
+    assert set(np.round(dep[dep[:, 4] == ew.DEP_BINDING, 3], 6)) <= {10.0, 13.0, 17.0, 32.2, 539.0}
+    with pytest.raises(ValueError, match="model"):
+        ew.run_electron_batch(5, 0, 1, 1e3, tables=wx.water_tables(), model="dielectric")
+    with pytest.raises(ValueError, match="model"):
+        wx.build_water_tables(model="born")
+
+
+def test_dielectric_w_value_and_track_length():
+    """W value (cut-off 9 eV as the Geant4 option-4 example) and 1 keV primary path of the
+    dielectric model (regression, 4σ + 2 %; precise values 29.56, 28.15 eV and 87.4 nm with
+    8000 / 1000 histories, tools/validate_electron.py).  With
+    the surrogate optical parameters W(1 keV) lies *above* the 20.5–25.5 eV band (option 4:
+    22.88 eV, 78.1 nm) — see the module docstring of hpcmc.physics.water_dielectric."""
+    for e0, n, expected in ((100.0, 1000, 29.56), (1e3, 200, 28.15)):
+        out = ew.run_electron_batch(99, 0, n, e0, cutoff_eV=9.0, model="dielectric")
+        ni = out[:, ew.S_N_IONIZATION]
+        w = e0 / ni.mean()
+        err = w * ni.std() / ni.mean() / math.sqrt(ni.size)
+        assert abs(w - expected) < 4 * err + 0.02 * expected
+        if e0 == 1e3:
+            assert out[:, ew.S_PATH_PRIMARY_NM].mean() == pytest.approx(87.4, rel=0.08)
+            assert w > 25.5  # outside the acceptance band: the default model stays BEB

@@ -46,6 +46,17 @@ accepted with probability f(w)/g(w) (mean acceptance 0.5 at threshold, 0.7 at t 
 t = 10, → 1 for t ≫ 1).  The result is distributed exactly as dσ/dW (χ² tests in
 tests/test_physics_electron.py and tools/validate_electron.py).
 
+Dielectric ionization model (optional)
+--------------------------------------
+Tables built with ``model="dielectric"`` (:mod:`hpcmc.physics.water_dielectric`) carry a
+W-sampling table; passing it as ``ion_w_table`` (``run_electron_history``/``_batch`` do this,
+or ``model="dielectric"``) samples W of the four valence shells from the tabulated CDF
+(:func:`sample_dielectric_w_eV`: table row of T_i or T_{i+1} chosen with the interpolation
+weight, linear inversion, W = x (T − B)/2 ≤ (T − B)/2).  The binding energy of channel k is
+``xs_threshold[k]`` for both models (identical to ORBITAL_B_EV for the BEB tables), so
+energy conservation stays exact.  Without ``ion_w_table`` (the default, e.g. the gnp app)
+the kernel behaves exactly as before.
+
 Buffers and the grow-by-return pattern
 --------------------------------------
 The kernel never allocates.  Ionization positions go to ``ion_xyz_nm`` (float64[:, 3]),

@@ -174,6 +174,20 @@ B: 22.5 eV at 1 keV) and weakly on the cut-off (10 eV: 19.4, 15 eV: 20.3, 20 eV:
 (70 nm with a 9 eV cut-off; option 4: 78–79 nm): the BEB inelastic mean free path is
 0.93 nm at 100 eV and 3.0 nm at 1 keV (Born: 1.2 and 4.0 nm).
 
+Alternative ionization model: dielectric response (``model="dielectric"``)
+-------------------------------------------------------------------------
+``build_water_tables(model="dielectric")`` / ``water_tables(model="dielectric")`` replace
+the four valence-shell RBEB channels by the first-Born dielectric-response ionization with
+the Emfietzoglou–Kyriakou low-energy corrections (Coulomb-field T → T + B + U, Mott-type
+exchange, smooth threshold partition of the loss function) of
+:mod:`hpcmc.physics.water_dielectric` (thresholds 10.0, 13.0, 17.0, 32.2 eV as in Geant4-DNA
+option 4); the K shell, excitation and elastic channels are unchanged, and the tables carry
+the W-sampling table (:attr:`WaterTables.ion_w_table`).  The default stays ``"beb"``: with
+the surrogate optical parameters available to that module (the liquid-water Drude table of
+option 4 could not be obtained) it gives W = 29.6 / 28.0 / 28.2 eV at
+100 / 500 / 1000 eV (9 eV cut; option 4: 24.5 / 23.0 / 22.9 eV), a 1 keV track of 87 nm
+(option 4: 78 nm) and CSDA ranges +11 / +8 / +5 % above ESTAR at 10 / 20 / 50 keV — see that module.
+
 Tables
 ------
 :func:`build_water_tables` tabulates Σ_k(T) for the 11 channels on a log grid (default
