@@ -88,6 +88,7 @@ import numpy as np
 import xraylib
 from scipy.integrate import cumulative_trapezoid
 
+from hpcmc.physics.banks import set_particle
 from hpcmc.physics.geometry import sphere_distance_inside
 from hpcmc.physics.kinematics import rotate_direction as rotate
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
@@ -580,13 +581,7 @@ def _leave(p, x, y, z, ux, uy, uz, d, r_before, path, e_start, cx, cy, cz, radiu
         y = cy + oy * (radius_nm / rr)
         z = cz + oz * (radius_nm / rr)
     e_exit = energy_from_range_nm(r_before - d, ln_e0, dln_e, ln_range)
-    p[0] = x
-    p[1] = y
-    p[2] = z
-    p[3] = ux
-    p[4] = uy
-    p[5] = uz
-    p[6] = e_exit
+    set_particle(p, x, y, z, ux, uy, uz, e_exit)
     return ESCAPED, e_start - e_exit, path + d
 
 

@@ -94,6 +94,8 @@ import math
 import numba as nb
 import numpy as np
 
+from hpcmc.physics.banks import set_particle
+from hpcmc.physics.kinematics import rotate_direction
 from hpcmc.physics.water_xs import (
     CH_ELASTIC,
     CH_EXC0,
@@ -110,7 +112,6 @@ from hpcmc.physics.water_xs import (
     water_tables,
 )
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
-from hpcmc.physics.kinematics import rotate_direction
 
 __all__ = [
     "ELECTRON_STREAM",
@@ -671,13 +672,7 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
                 j = counts[C_GOLD]
                 if j >= gold_bank.shape[0]:
                     return GOLD_BANK_FULL
-                gold_bank[j, 0] = x
-                gold_bank[j, 1] = y
-                gold_bank[j, 2] = z
-                gold_bank[j, 3] = ux
-                gold_bank[j, 4] = uy
-                gold_bank[j, 5] = uz
-                gold_bank[j, 6] = e
+                set_particle(gold_bank[j], x, y, z, ux, uy, uz, e)
                 counts[C_GOLD] = j + 1
                 score[S_E_GOLD] += e
                 break

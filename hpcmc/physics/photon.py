@@ -51,12 +51,13 @@ import math
 import numba as nb
 import numpy as np
 
+from hpcmc.physics.banks import set_particle
 from hpcmc.physics.geometry import (REGION_NP, REGION_OUTSIDE, gnp_distance, gnp_material,
                                     gnp_region)
+from hpcmc.physics.kinematics import rotate_direction
 from hpcmc.physics.photon_data import CH_COH, CH_INCOH, CH_PHOTO, CH_TOTAL, HC_EV_ANGSTROM, MEC2_EV
 from hpcmc.physics.spectrum import sample_spectrum_eV
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
-from hpcmc.physics.kinematics import rotate_direction
 
 __all__ = [
     "STATUS_OK", "STATUS_ELECTRON_BANK_FULL", "STATUS_VACANCY_BANK_FULL", "STATUS_ENERGY_ABOVE_TABLE",
@@ -231,13 +232,7 @@ def bank_electron(ebank, counts, x, y, z, ux, uy, uz, e_eV):
     row = counts[0]
     if row >= ebank.shape[0]:
         return -1
-    ebank[row, 0] = x
-    ebank[row, 1] = y
-    ebank[row, 2] = z
-    ebank[row, 3] = ux
-    ebank[row, 4] = uy
-    ebank[row, 5] = uz
-    ebank[row, 6] = e_eV
+    set_particle(ebank[row], x, y, z, ux, uy, uz, e_eV)
     counts[0] = row + 1
     return row
 

@@ -72,6 +72,7 @@ import numba as nb
 import numpy as np
 import xraylib
 
+from hpcmc.physics.banks import set_particle
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
 __all__ = [
@@ -599,13 +600,7 @@ def relax_vacancy(shell, x, y, z, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, 
                     return ELECTRON_BANK_FULL, n_ph0, n_el0, 0.0, 0.0
                 row = electrons[n_electrons]
                 n_electrons += 1
-            row[0] = x
-            row[1] = y
-            row[2] = z
-            row[3] = ux
-            row[4] = uy
-            row[5] = uz
-            row[6] = e
+            set_particle(row, x, y, z, ux, uy, uz, e)
             emitted += e
         a = tr_v1[t]
         b = tr_v2[t]

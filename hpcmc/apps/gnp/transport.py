@@ -44,6 +44,7 @@ import numpy as np
 from hpcmc.apps.gnp.clustering import avc_cluster_shells
 from hpcmc.physics import electron_water as ew
 from hpcmc.physics import photon as ph
+from hpcmc.physics.banks import push_particle
 from hpcmc.physics.electron_gold import ESCAPED, transport_in_gold
 from hpcmc.physics.relaxation import relax_vacancy_z
 from hpcmc.physics.spectrum import sample_spectrum_eV
@@ -78,20 +79,6 @@ def _range_nm(energy_eV, range_e, range_r):
 
 
 @nb.njit(cache=True)
-def _push(bank, n, x, y, z, ux, uy, uz, e):
-    if n >= bank.shape[0]:
-        return -1
-    bank[n, 0] = x
-    bank[n, 1] = y
-    bank[n, 2] = z
-    bank[n, 3] = ux
-    bank[n, 4] = uy
-    bank[n, 5] = uz
-    bank[n, 6] = e
-    return n + 1
-
-
-@nb.njit(cache=True)
 def _add_ion(ions, n_ion, x, y, z):
     if n_ion >= ions.shape[0]:
         return -1
@@ -120,7 +107,7 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
     rho = math.sqrt(b_lo_nm * b_lo_nm + rng_uniform(ss) * (b_hi_nm * b_hi_nm - b_lo_nm * b_lo_nm))
     phi = _TWO_PI * rng_uniform(ss)
     e0 = sample_spectrum_eV(ss, lo_eV, hi_eV, alias_prob, alias_index)
-    n_ph = _push(photons, 0, rho * math.cos(phi), rho * math.sin(phi), z_src_nm, 0.0, 0.0, 1.0, e0)
+    n_ph = push_particle(photons, 0, rho * math.cos(phi), rho * math.sin(phi), z_src_nm, 0.0, 0.0, 1.0, e0)
     n_ion = 0
     n_work = 0
     led = np.zeros(N_LEDGER)
@@ -179,7 +166,7 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
                         if n_ion < 0:
                             return ION_FULL, 0
             for r in range(n_el):
-                n_work = _push(work, n_work, ebank[r, 0], ebank[r, 1], ebank[r, 2], ebank[r, 3], ebank[r, 4],
+                n_work = push_particle(work, n_work, ebank[r, 0], ebank[r, 1], ebank[r, 2], ebank[r, 3], ebank[r, 4],
                                ebank[r, 5], ebank[r, 6])
                 if n_work < 0:
                     return ELECTRON_FULL, 0
@@ -221,7 +208,7 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             led[L_WATER_SINK] += (wscore[ew.S_E_BINDING] + wscore[ew.S_E_EXCITATION] + wscore[ew.S_E_SUBCUTOFF]
                                   + wscore[ew.S_E_ESCAPED])
             for g in range(wcounts[ew.C_GOLD]):  # reached the NP surface: back to the gold step
-                n_work = _push(work, n_work, wgold[g, 0], wgold[g, 1], wgold[g, 2], wgold[g, 3], wgold[g, 4],
+                n_work = push_particle(work, n_work, wgold[g, 0], wgold[g, 1], wgold[g, 2], wgold[g, 3], wgold[g, 4],
                                wgold[g, 5], wgold[g, 6])
                 if n_work < 0:
                     return ELECTRON_FULL, 0
