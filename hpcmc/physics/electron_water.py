@@ -753,13 +753,7 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
                 if w_sec >= cutoff_eV and w_sec > _MIN_INELASTIC_EV:
                     if n_stack >= stack.shape[0]:
                         return STACK_FULL
-                    stack[n_stack, 0] = x
-                    stack[n_stack, 1] = y
-                    stack[n_stack, 2] = z
-                    stack[n_stack, 3] = sx
-                    stack[n_stack, 4] = sy
-                    stack[n_stack, 5] = sz
-                    stack[n_stack, 6] = w_sec
+                    set_particle(stack[n_stack], x, y, z, sx, sy, sz, w_sec)
                     stack[n_stack, 7] = 0.0
                     n_stack += 1
                     if n_stack > counts[C_STACK_MAX]:
