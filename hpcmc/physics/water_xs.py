@@ -11,7 +11,9 @@ Liquid water, ρ = 1.0 g/cm³, M = 18.015 g/mol: molecular number density
 
 Channels (11, in the order of the columns of :attr:`WaterTables.sigma_per_nm`)
 ----------------------------------------------------------------------------
-0–4   ionization of the orbitals 1b1, 3a1, 1b2, 2a1, 1a1 (relativistic BEB, below);
+0–4   ionization of the orbitals 1b1, 3a1, 1b2, 2a1, 1a1 (dielectric response up to 1 keV
+      for the valence shells — the default, see the end of this docstring — or
+      relativistic BEB, below);
 5–9   electronic excitation of the levels A¹B₁, B¹A₁, Ryd A+B, Ryd C+D, diffuse bands;
 10    elastic scattering (screened Rutherford).
 
@@ -147,8 +149,8 @@ Stopping power, ranges and W value of the combination (for orientation)
 stopping power 2.26), 0.669 eV/nm at 50 keV (ESTAR 0.660) and CSDA ranges within 5 % of
 ESTAR at 10–100 keV.
 
-W = E₀/⟨N_ion⟩ (all generations, cut-off 10 eV) is 20.0 eV (100 eV), 19.4 eV (500 eV) and
-19.4 eV (1 keV) (±0.1 %, 4000–40000 histories).  It is model-dependent, and so are the Geant4-DNA references
+With BEB ionization (``model="beb"``), W = E₀/⟨N_ion⟩ (all generations, cut-off 10 eV) is
+20.0 eV (100 eV), 19.4 eV (500 eV) and 19.4 eV (1 keV) (±0.1 %, 4000–40000 histories).  It is model-dependent, and so are the Geant4-DNA references
 (tools/validate_electron.py; public outputs of the Geant4 example
 extended/medical/dna/wvalue):
 
@@ -166,27 +168,27 @@ its ionization model, mainly near threshold: a 15 eV (20 eV) electron makes 0.21
 ionizations with option 4, but 0.61 (0.82) with the Born list and 0.57 (0.76) here.  The
 overall magnitude of the BEB cross section is not the lever: BEB with liquid B is 1.3× the
 Born ionization from 100 eV to 10 keV, yet scaling it by 0.77 moves W(1 keV) only to
-19.8 eV (and the 1 keV path to 84.5 nm).  Reaching option 4 would take its dielectric
-ionization model (cross section and energy-transfer distribution), which is not
-implemented; nothing is tuned.  The W value also depends on the binding energies (vapour
+19.8 eV (and the 1 keV path to 84.5 nm).  Reaching option 4 takes its dielectric
+ionization model (cross section and energy-transfer distribution): the default, below;
+nothing is tuned.  The W value also depends on the binding energies (vapour
 B: 22.5 eV at 1 keV) and weakly on the cut-off (10 eV: 19.4, 15 eV: 20.3, 20 eV:
 21.7 eV at 1 keV; 9 eV as in option 4: 19.4 eV).  The 1 keV primary path is 66 nm
 (70 nm with a 9 eV cut-off; option 4: 78–79 nm): the BEB inelastic mean free path is
 0.93 nm at 100 eV and 3.0 nm at 1 keV (Born: 1.2 and 4.0 nm).
 
-Alternative ionization model: dielectric response (``model="dielectric"``)
--------------------------------------------------------------------------
-``build_water_tables(model="dielectric")`` / ``water_tables(model="dielectric")`` replace
-the four valence-shell RBEB channels by the first-Born dielectric-response ionization with
-the Emfietzoglou–Kyriakou low-energy corrections (Coulomb-field T → T + B + U, Mott-type
-exchange, smooth threshold partition of the loss function) of
-:mod:`hpcmc.physics.water_dielectric` (thresholds 10.0, 13.0, 17.0, 32.2 eV as in Geant4-DNA
-option 4); the K shell, excitation and elastic channels are unchanged, and the tables carry
-the W-sampling table (:attr:`WaterTables.ion_w_table`).  The default stays ``"beb"``: with
-the surrogate optical parameters available to that module (the liquid-water Drude table of
-option 4 could not be obtained) it gives W = 29.6 / 28.0 / 28.2 eV at
-100 / 500 / 1000 eV (9 eV cut; option 4: 24.5 / 23.0 / 22.9 eV), a 1 keV track of 87 nm
-(option 4: 78 nm) and CSDA ranges +11 / +8 / +5 % above ESTAR at 10 / 20 / 50 keV — see that module.
+Default ionization model: dielectric response (``model="dielectric"``)
+----------------------------------------------------------------------
+The BEB above is ``model="beb"``.  The default tables (``build_water_tables()`` /
+``water_tables()``) replace the four valence-shell RBEB channels up to 1 keV by the
+first-Born dielectric-response ionization with the Emfietzoglou–Kyriakou low-energy
+corrections (Coulomb-field T → T + B + U, Mott-type exchange, smooth threshold partition of
+the loss function) of :mod:`hpcmc.physics.water_dielectric`, fitted to measured optical data
+of liquid water (:mod:`hpcmc.physics.water_optical`), with the option-4 thresholds 10.0,
+13.0, 17.0, 32.2 eV at all energies and RBEB above 1 keV; the K shell, excitation and
+elastic channels are unchanged, and the tables carry the W-sampling table
+(:attr:`WaterTables.ion_w_table`).  It is the Geant4-DNA option-4 model class that seed 000
+used: W = 27.2 / 25.1 / 24.96 eV at 100 / 500 / 1000 eV (9 eV cut; option 4: 24.5 / 23.0 /
+22.9 eV), a 1 keV track of 82 nm (option 4: 78 nm), ESTAR CSDA ranges within 5 % at 10–50 keV.
 
 Tables
 ------
@@ -605,8 +607,8 @@ class WaterTables:
         Channel thresholds  [eV] (B for ionization — the kernels use these as the binding
         energies —, E_j for excitation, 0 for elastic).
     model : str
-        Ionization model: ``"beb"`` (relativistic BEB, the default) or ``"dielectric"``
-        (:mod:`hpcmc.physics.water_dielectric`).
+        Ionization model: ``"dielectric"`` (the default, :mod:`hpcmc.physics.water_dielectric`)
+        or ``"beb"`` (relativistic BEB).
     ion_w_table : ndarray or None
         ``"dielectric"`` only: W-sampling table of the four valence shells, shape
         (n, 4, 2, N_W_NODES) (:class:`hpcmc.physics.water_dielectric.DielectricIonization`);
@@ -617,7 +619,7 @@ class WaterTables:
     sigma_per_nm: np.ndarray
     grid: np.ndarray
     threshold_eV: np.ndarray
-    model: str = "beb"
+    model: str = "dielectric"
     ion_w_table: np.ndarray | None = None
 
     @property
@@ -633,7 +635,7 @@ class WaterTables:
 ION_MODELS = ("beb", "dielectric")
 
 
-def build_water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100, model="beb") -> WaterTables:
+def build_water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100, model="dielectric") -> WaterTables:
     """Tabulate the 11 channel cross sections on a log grid.
 
     Parameters
@@ -643,12 +645,14 @@ def build_water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100, mode
         e_max above the highest primary energy (≥ 100 keV).
     points_per_decade : int
         Grid density.
-    model : {"beb", "dielectric"}
-        Ionization model of the valence shells (1b1, 3a1, 1b2, 2a1): relativistic BEB with
-        the liquid binding energies of Dingfelder et al. (default, unchanged), or the
-        dielectric-response model of :mod:`hpcmc.physics.water_dielectric` (thresholds
-        10.0/13.0/17.0/32.2 eV, W sampled from its tabulated distribution).  Excitation,
-        elastic scattering and the O K shell (RBEB, B = 539 eV) are the same in both.
+    model : {"dielectric", "beb"}
+        Ionization model of the valence shells (1b1, 3a1, 1b2, 2a1): the dielectric-response
+        model of :mod:`hpcmc.physics.water_dielectric` up to 1 keV and RBEB above, with the
+        option-4 thresholds 10.0/13.0/17.0/32.2 eV and W sampled from the tabulated
+        distribution (default: the Geant4-DNA option-4 model class, W(1 keV) = 25.0 eV), or
+        relativistic BEB at all energies with the liquid binding energies of PHYSICS.md
+        (``"beb"``: W(1 keV) = 19.4 eV, like Geant4-DNA's Born models).  Excitation, elastic
+        scattering and the O K shell (RBEB, B = 539 eV) are the same in both.
 
     Returns
     -------
@@ -694,7 +698,7 @@ def build_water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100, mode
 
 
 @functools.lru_cache(maxsize=4)
-def water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100, model="beb") -> WaterTables:
-    """Cached :func:`build_water_tables` (built once per process; ~0.1 s for ``"beb"``, a few
-    seconds for ``"dielectric"`` the first time, then read from the npz cache)."""
+def water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100, model="dielectric") -> WaterTables:
+    """Cached :func:`build_water_tables` (built once per process; ~0.1 s for ``"beb"``, ≈ 3 s
+    for ``"dielectric"`` the first time, then ≈ 0.2 s from the npz cache)."""
     return build_water_tables(e_min_eV, e_max_eV, points_per_decade, model)

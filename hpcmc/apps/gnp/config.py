@@ -5,7 +5,8 @@ import dataclasses
 
 from hpcmc.config import option
 
-__all__ = ["GeometryConfig", "SourceConfig", "ScoringConfig", "OptimizerConfig", "ComparisonConfig", "GnpConfig"]
+__all__ = ["GeometryConfig", "SourceConfig", "ScoringConfig", "PhysicsConfig", "OptimizerConfig", "ComparisonConfig",
+           "GnpConfig"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +61,15 @@ class ScoringConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class PhysicsConfig:
+    """Electron physics in water (:func:`hpcmc.physics.water_xs.build_water_tables`)."""
+
+    water_ionization: str = option(
+        "dielectric", doc="ionization model of the valence shells: dielectric (Geant4-DNA option-4 class, as the paper) "
+                          "or beb (relativistic BEB of PHYSICS.md)", choices=("dielectric", "beb"))
+
+
+@dataclasses.dataclass(frozen=True)
 class OptimizerConfig:
     """The active-learning loop (seed 000 §2.2)."""
 
@@ -93,6 +103,7 @@ class GnpConfig:
     geometry: GeometryConfig = dataclasses.field(default_factory=GeometryConfig)
     source: SourceConfig = dataclasses.field(default_factory=SourceConfig)
     scoring: ScoringConfig = dataclasses.field(default_factory=ScoringConfig)
+    physics: PhysicsConfig = dataclasses.field(default_factory=PhysicsConfig)
     optimizer: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
     comparison: ComparisonConfig = dataclasses.field(default_factory=ComparisonConfig)
 

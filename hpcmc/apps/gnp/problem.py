@@ -60,13 +60,13 @@ class GnpProblem(Problem):
                              f"tables' {self.pdata.tables.e_max_eV / 1e3:g} keV")
         self.relax = build_relaxation_tables((79, 8, 1)).arrays
         self.gold = gold_electron_tables().kernel_args()
-        wt = water_tables()
-        self.water_xs = (wt.sigma_per_nm, wt.grid, wt.threshold_eV)
+        wt = water_tables(model=cfg.physics.water_ionization)
+        self.water_xs = (wt.sigma_per_nm, wt.grid, wt.threshold_eV, wt.ion_w_table)
         self.water_geom = ew.make_geometry((0.0, 0.0, 0.0), geo.tracking_radius_um * 1e3,
                                            geo.np_radius_nm if self.np_is_gold else 0.0)
         self.shells_nm = shell_edges_nm(sc.n_shells, geo.np_radius_nm, sc.shells_per_decade)
         self.inv_mass = 1.0 / shell_masses_kg(self.shells_nm)
-        e, r = csda_range_table(sc.electron_cutoff_eV)
+        e, r = csda_range_table(sc.electron_cutoff_eV, model=cfg.physics.water_ionization)
         self.range_e = np.asarray(e)
         self.range_r = RANGE_MARGIN * np.asarray(r)
         self.target_radius_nm = 0.5 * sc.target_diameter_nm

@@ -98,7 +98,7 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
     ``keys`` holds the stream keys (source, transport, relaxation, gold, electron_water);
     ``states`` is a (5, 2) uint64 work array. ``relax`` and ``gold`` are the kernel-argument
     tuples of the relaxation tables and the gold electron tables; ``water_xs`` is
-    ``(sigma_per_nm, grid, threshold_eV)``.
+    ``(sigma_per_nm, grid, threshold_eV, ion_w_table)`` (``ion_w_table`` None for the BEB model).
     """
     for s in range(5):
         rng_seed(states[s], seed, h, keys[s])
@@ -119,7 +119,7 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
     np_r2 = np_radius_nm * np_radius_nm
     z_row, binding, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy = relax
     g_ln_e0, g_dln_e, g_ln_s, g_ln_r, g_ln_l1, g_cut, g_frange, g_fmsc, g_smin = gold
-    xs_sigma, xs_grid, xs_thr = water_xs
+    xs_sigma, xs_grid, xs_thr, xs_wtab = water_xs
     touched_np = False
     handoffs = 0
     while n_ph > 0 or n_work > 0:
@@ -201,7 +201,7 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             for k in range(ew.N_SCORE):
                 wscore[k] = 0.0
             ws = ew.transport_electron(e, p[0], p[1], p[2], p[3], p[4], p[5], se, xs_sigma, xs_grid, xs_thr,
-                                       cutoff_eV, water_geom, wstack, ions, wgold, wdep, wcounts, wscore)
+                                       cutoff_eV, water_geom, wstack, ions, wgold, wdep, wcounts, wscore, xs_wtab)
             if ws != ew.OK:
                 return (ION_FULL if ws == ew.ION_BUFFER_FULL else STACK_FULL), n_ion
             n_ion = wcounts[ew.C_ION]
