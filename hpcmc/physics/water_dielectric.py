@@ -68,9 +68,14 @@ E = B_n + W, W the kinetic energy of the secondary electron.
 
 Low-energy corrections (Emfietzoglou et al. 2013; Kyriakou et al. 2015):
 
-* Coulomb-field (Vriens-type focusing) correction: the first-Born kernel is evaluated at
-  T' = T + B_n + U_n (U_n: mean kinetic energy of the orbital; the BEB values of Hwang,
-  Kim & Rudd, J. Chem. Phys. 104 (1996) 2956 — the same correction as BEB's 1/(t + u + 1));
+* Coulomb-field correction: the first-Born kernel is evaluated at T' = T + 2B_n (the
+  incident electron gains kinetic energy in the field of the ion; the substitution of
+  Emfietzoglou's low-energy dielectric models — form recalled, the papers were not at hand).
+  How it was chosen: of the two substitutions in use, T + 2B and the Vriens/BEB-type
+  T + B + U (U_n the orbital kinetic energy, Hwang, Kim & Rudd 1996), T + 2B reproduces the
+  option-4 ionization cross sections derived from the Geant4 wvalue example near threshold
+  (1.82 and 5.38 vs 2.05 and 7.07 ×10⁻¹⁸ cm² at 12 and 15 eV; T + B + U: 1.00 and 3.71);
+  the W value was not used for the choice (it moves from 24.96 to 24.51 eV at 1 keV);
 * exchange (Mott-type, as in Emfietzoglou et al. 2013): with a(E) ≡ dσ_n/dE(T') the
   direct and b(E) ≡ a(T' + B_n − E) the exchange term,
 
@@ -91,18 +96,19 @@ What the default parameters give (measured; tools/validate_electron.py)
 -----------------------------------------------------------------------
 Optical model: f-sum 0.803 (valence), ε₁(0) = 2.07 (n_D² = 1.78: the Drude tails below the
 7 eV absorption edge), loss-function maximum 0.87 at 20.6 eV (data 0.90 at 21 eV), within
-10 % of the measured loss function from 10 to 30 eV.  Valence σ_ion per molecule: 2.15×10⁻¹⁶
-cm² at 100 eV and 0.750×10⁻¹⁶ at 1 keV (0.90× and 1.04× Geant4-DNA option 2); near threshold
-1.00 and 3.71 ×10⁻¹⁸ cm² at 12 and 15 eV, ≈ 0.5× the option-4 values derived from the Geant4
-11.4 wvalue example (2.05, 7.07).  In transport (tables of :func:`build_water_tables`,
-hand-over to RBEB at 1 keV, excitation of water_xs, 9 eV cut): W = 27.2 (100 eV), 25.1
-(500 eV), 24.96 ± 0.05 eV (1 keV) against option 4's 24.5, 23.0, 22.9 eV; 1 keV primary
-track 82.4 nm (option 4: 78.1 nm); ESTAR CSDA ranges within 5 % at 10–50 keV.
+10 % of the measured loss function from 10 to 30 eV.  Valence σ_ion per molecule: 2.41×10⁻¹⁶
+cm² at 100 eV and 0.772×10⁻¹⁶ at 1 keV (1.01× and 1.07× Geant4-DNA option 2); near threshold
+1.82 and 5.38 ×10⁻¹⁸ cm² at 12 and 15 eV, −11 % and −24 % from the option-4 values derived
+from the Geant4 11.4 wvalue example (2.05, 7.07).  In transport (tables of
+:func:`build_water_tables`, hand-over to RBEB at 1 keV, excitation of water_xs, 9 eV cut):
+W = 26.75 (100 eV), 24.81 (500 eV), 24.51 ± 0.05 eV (1 keV) against option 4's 24.5, 23.0,
+22.9 eV; 1 keV primary track 79.2 nm (option 4: 78.1 nm); ESTAR CSDA ranges within 4 % at
+10–50 keV.
 What is left between this model and option 4 is near threshold: the ionization cross
-section at 12–15 eV is half option 4's (above), while the excitation there agrees with
+section at 15 eV is a quarter below option 4's (above), while the excitation there agrees with
 option 4 (the Emfietzoglou (2003) fit of water_xs gives 22.9 and 30.1 against the
 option-4 values 26.9 and 28.8 ×10⁻¹⁸ cm² implied by the same wvalue output), so slow
-electrons ionize less often than in option 4 and W is ≈ 10 % higher at every energy.
+electrons ionize less often than in option 4 and W is 7–9 % higher at every energy.
 
 Tables and sampling
 -------------------
@@ -152,7 +158,7 @@ __all__ = [
 ]
 
 #: Bump when the table layout or the physics of the build changes (invalidates the cache).
-TABLE_FORMAT_VERSION = 1
+TABLE_FORMAT_VERSION = 2
 #: Valence shells 1b1, 3a1, 1b2, 2a1 (the K shell stays RBEB).
 N_VALENCE_SHELLS = 4
 #: W nodes per (energy, shell) in the sampling table.
@@ -163,7 +169,7 @@ _A0_NM = _sc.physical_constants["Bohr radius"][0] * 1e9
 #: Option-4 liquid-water ionization thresholds of the valence shells [eV]
 #: (G4DNAEmfietzoglouWaterIonisationStructure: 10.0, 13.0, 17.0, 32.2; K shell 539.7).
 DIELECTRIC_B_EV = np.array([10.0, 13.0, 17.0, 32.2])
-#: Orbital kinetic energies U [eV] for the Coulomb-field correction (Hwang, Kim & Rudd 1996).
+#: Orbital kinetic energies U [eV] (Hwang, Kim & Rudd 1996) of the RBEB rows above DIELECTRIC_MAX_EV.
 DIELECTRIC_U_EV = np.array([61.91, 59.52, 48.36, 70.71])
 
 
@@ -190,7 +196,8 @@ class DielectricParameters:
     ion_E, ion_gamma, ion_f : tuple of float
         Drude ionization terms of the valence shells 1b1, 3a1, 1b2, 2a1.
     ion_B, ion_U : tuple of float
-        Binding energies (thresholds) and orbital kinetic energies [eV].
+        Binding energies (thresholds) and orbital kinetic energies [eV] (U only enters the
+        RBEB rows above :data:`DIELECTRIC_MAX_EV`).
     source : str
         Provenance (kept in the cache key and in the tables).
     """
@@ -433,12 +440,11 @@ def _w_nodes(wmax):
 def _shell_dcs_on_w(T, n, egrid, lnq, cum, params, corrected=True):
     """dσ_n/dW on the W nodes of energy T (corrected or plain first Born)."""
     B = params.ion_B[n]
-    U = params.ion_U[n]
     wmax = 0.5 * (T - B)
     W = _w_nodes(wmax)
     N = params.density_g_cm3 * _sc.Avogadro / 18.015 * 1e-21
     pref = 1.0 / (math.pi * _A0_NM * N * _MC2)
-    tk = T + B + U if corrected else T
+    tk = T + 2.0 * B if corrected else T
     a = _dcs_row(tk, egrid, lnq, cum[n], _MC2, pref)
     la = np.log(egrid)
 

@@ -181,14 +181,14 @@ Default ionization model: dielectric response (``model="dielectric"``)
 The BEB above is ``model="beb"``.  The default tables (``build_water_tables()`` /
 ``water_tables()``) replace the four valence-shell RBEB channels up to 1 keV by the
 first-Born dielectric-response ionization with the Emfietzoglou–Kyriakou low-energy
-corrections (Coulomb-field T → T + B + U, Mott-type exchange, smooth threshold partition of
+corrections (Coulomb-field T → T + 2B, Mott-type exchange, smooth threshold partition of
 the loss function) of :mod:`hpcmc.physics.water_dielectric`, fitted to measured optical data
 of liquid water (:mod:`hpcmc.physics.water_optical`), with the option-4 thresholds 10.0,
 13.0, 17.0, 32.2 eV at all energies and RBEB above 1 keV; the K shell, excitation and
 elastic channels are unchanged, and the tables carry the W-sampling table
 (:attr:`WaterTables.ion_w_table`).  It is the Geant4-DNA option-4 model class that seed 000
-used: W = 27.2 / 25.1 / 24.96 eV at 100 / 500 / 1000 eV (9 eV cut; option 4: 24.5 / 23.0 /
-22.9 eV), a 1 keV track of 82 nm (option 4: 78 nm), ESTAR CSDA ranges within 5 % at 10–50 keV.
+used: W = 26.75 / 24.81 / 24.51 eV at 100 / 500 / 1000 eV (9 eV cut; option 4: 24.5 / 23.0 /
+22.9 eV), a 1 keV track of 79 nm (option 4: 78 nm), ESTAR CSDA ranges within 4 % at 10–50 keV.
 
 Tables
 ------
@@ -649,7 +649,7 @@ def build_water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100, mode
         Ionization model of the valence shells (1b1, 3a1, 1b2, 2a1): the dielectric-response
         model of :mod:`hpcmc.physics.water_dielectric` up to 1 keV and RBEB above, with the
         option-4 thresholds 10.0/13.0/17.0/32.2 eV and W sampled from the tabulated
-        distribution (default: the Geant4-DNA option-4 model class, W(1 keV) = 25.0 eV), or
+        distribution (default: the Geant4-DNA option-4 model class, W(1 keV) = 24.5 eV), or
         relativistic BEB at all energies with the liquid binding energies of PHYSICS.md
         (``"beb"``: W(1 keV) = 19.4 eV, like Geant4-DNA's Born models).  Excitation, elastic
         scattering and the O K shell (RBEB, B = 539 eV) are the same in both.
