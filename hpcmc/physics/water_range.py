@@ -36,7 +36,8 @@ RANGE_MARGIN = 1.5
 
 def _mean_w_beb(energy_eV, b, u, occ):
     """∫ W dσ/dW dW and ∫ dσ/dW dW of one RBEB orbital at T (W ≤ (T − B)/2)."""
-    w = np.linspace(0.0, 0.5 * (energy_eV - b), 4001)
+    w_max = 0.5 * (energy_eV - b)
+    w = np.concatenate([[0.0], np.geomspace(min(1e-3 * b, 1e-3 * w_max), w_max, 4000)])  # dσ/dW peaks at W → 0
     sdcs = wx.rbeb_sdcs_nm2_per_eV(w, energy_eV, b, u, occ)
     return np.trapezoid(w * sdcs, w), np.trapezoid(sdcs, w)
 
