@@ -289,6 +289,20 @@ def sample_ionization_w_eV(energy_eV, b_eV, u_eV, n_occ, state):
 
 
 @nb.njit(cache=True)
+def grid_cell(energy_eV, xs_grid):
+    """Cell of the log energy grid ``[ln E_min, 1/Δ ln E, n]``: i = ⌊(ln T − ln E_min)/Δ⌋ clamped
+    to [0, n − 2], and the fraction fr = (ln T − ln E_i)/Δ (> 1 above the last node)."""
+    f = (math.log(energy_eV) - xs_grid[0]) * xs_grid[1]
+    i = int(f)
+    n_grid = int(xs_grid[2])
+    if i < 0:
+        i = 0
+    elif i > n_grid - 2:
+        i = n_grid - 2
+    return i, f - i
+
+
+@nb.njit(cache=True)
 def sample_dielectric_w_eV(energy_eV, b_eV, shell, w_table, xs_grid, state):
     """Sample W of a valence-shell ionization of the dielectric model from its table.
 
@@ -320,14 +334,7 @@ def sample_dielectric_w_eV(energy_eV, b_eV, shell, w_table, xs_grid, state):
     wm = 0.5 * (energy_eV - b_eV)
     if wm <= 0.0:
         return 0.0
-    n_grid = int(xs_grid[2])
-    f = (math.log(energy_eV) - xs_grid[0]) * xs_grid[1]
-    i = int(f)
-    if i < 0:
-        i = 0
-    elif i > n_grid - 2:
-        i = n_grid - 2
-    fr = f - i
+    i, fr = grid_cell(energy_eV, xs_grid)
     kk = w_table.shape[3]
     row = i + 1 if rng_uniform(state) < fr else i
     if w_table[row, shell, 1, kk - 1] <= 0.0:
@@ -517,15 +524,8 @@ def interpolate_sigma(energy_eV, xs_sigma, xs_grid, xs_threshold, sig):
     """
     ln0 = xs_grid[0]
     inv_dln = xs_grid[1]
-    n_grid = int(xs_grid[2])
     ln_e = math.log(energy_eV)
-    f = (ln_e - ln0) * inv_dln
-    i = int(f)
-    if i < 0:
-        i = 0
-    elif i > n_grid - 2:
-        i = n_grid - 2
-    fr = f - i
+    i, fr = grid_cell(energy_eV, xs_grid)
     if fr > 1.0:
         fr = 1.0
     tot = 0.0

@@ -42,6 +42,13 @@ def _mean_w_beb(energy_eV, b, u, occ):
     return np.trapezoid(w * sdcs, w), np.trapezoid(sdcs, w)
 
 
+@functools.lru_cache(maxsize=4)
+def _mean_x_rows(model):
+    """⟨x⟩ = ⟨W⟩/W_max of every row and tabulated shell of the model's W-sampling table, shape (n, shells)."""
+    wt = wx.water_tables(model=model).ion_w_table
+    return np.sum(0.5 * (wt[:, :, 0, 1:] + wt[:, :, 0, :-1]) * np.diff(wt[:, :, 1], axis=2), axis=2)
+
+
 def stopping_power_eV_per_nm(energy_eV: float, model: str = "dielectric") -> float:
     """Electronic stopping power of liquid water in the track-structure model  [eV/nm].
 
@@ -65,10 +72,7 @@ def stopping_power_eV_per_nm(energy_eV: float, model: str = "dielectric") -> flo
             continue
         sig = float(np.interp(x, ln_e, tab.sigma_per_nm[:, ch]))
         if tab.ion_w_table is not None and k < tab.ion_w_table.shape[1]:
-            rows = tab.ion_w_table[:, k]
-            # ⟨x⟩ of every row from its CDF (x = W/W_max), interpolated in ln T
-            mean_x = np.sum(0.5 * (rows[:, 0, 1:] + rows[:, 0, :-1]) * np.diff(rows[:, 1], axis=1), axis=1)
-            mw = float(np.interp(x, ln_e, mean_x)) * 0.5 * (energy_eV - b)
+            mw = float(np.interp(x, ln_e, _mean_x_rows(model)[:, k])) * 0.5 * (energy_eV - b)
         else:
             num, den = _mean_w_beb(energy_eV, b, wx.ORBITAL_U_EV[k], wx.ORBITAL_N[k])
             mw = num / den if den > 0.0 else 0.0
