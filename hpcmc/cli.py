@@ -352,6 +352,11 @@ def cmd_plot(args) -> int:
 
 
 def cmd_info(args) -> int:
+    if args.srun_mpi:  # only mpi4py: this runs in every SLURM job script
+        from hpcmc.runtime.mpi_library import srun_mpi_plugin
+
+        print(srun_mpi_plugin())
+        return EXIT_OK
     from hpcmc.info import collect_info
 
     for k, v in collect_info().items():
@@ -401,6 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl.set_defaults(func=lambda a: _plain(cmd_plot, a))
 
     i = sub.add_parser("info", help="versions, MPI library, numba threading layer")
+    i.add_argument("--srun-mpi", action="store_true",
+                   help="print only the srun --mpi plugin for the MPI library mpi4py is linked to "
+                        "(pmi2 for MPICH and Intel MPI, pmix for Open MPI; HPCMC_SRUN_MPI overrides)")
     i.set_defaults(func=lambda a: _plain(cmd_info, a))
     return p
 

@@ -6,6 +6,8 @@ import os
 import platform
 import sys
 
+from hpcmc.runtime.mpi_library import library_version, srun_mpi_plugin
+
 __all__ = ["collect_info"]
 
 _PACKAGES = ("numpy", "numba", "scipy", "h5py", "zmq", "google.protobuf", "optuna", "xraylib", "spekpy",
@@ -22,13 +24,14 @@ def _version(name: str) -> str:
 
 def _mpi_library() -> str:
     try:
-        import mpi4py
+        return library_version()
+    except Exception as exc:  # noqa: BLE001
+        return f"not available ({type(exc).__name__}: {exc})"
 
-        mpi4py.rc.initialize = False  # MPI_Get_library_version may be called before MPI_Init
-        mpi4py.rc.finalize = False
-        from mpi4py import MPI
 
-        return MPI.Get_library_version().splitlines()[0].strip()
+def _srun_mpi() -> str:
+    try:
+        return srun_mpi_plugin()
     except Exception as exc:  # noqa: BLE001
         return f"not available ({type(exc).__name__}: {exc})"
 
@@ -42,6 +45,7 @@ def collect_info() -> dict[str, str]:
     for name in _PACKAGES:
         info[name] = _version(name)
     info["mpi library"] = _mpi_library()
+    info["srun --mpi"] = _srun_mpi() + (" (HPCMC_SRUN_MPI)" if os.environ.get("HPCMC_SRUN_MPI") else "")
     try:
         import numba
 

@@ -1,5 +1,6 @@
 """Results and statepoint files: stamped, checked on read."""
 import h5py
+from mpi4py import MPI
 import numpy as np
 import pytest
 
@@ -62,3 +63,45 @@ def test_statepoint_round_trip_and_check(tmp_path):
     assert sp.task == task and sp.histories_done == 50 and sp.app_state == {"iteration": 3}
     with pytest.raises(FileFormatError):
         open_results(str(path))
+
+
+# Strings from outside Python: Open MPI's library version ends with a NUL, host names and
+# command lines (os.fsdecode of non-UTF-8 bytes) may carry anything. Before hpcmc.runtime.text
+# these ended every multi-rank Open MPI run ("VLEN strings do not support embedded NULLs").
+OPEN_MPI_VERSION = ("Open MPI v5.0.11, package: Open MPI user@localhost Distribution, ident: 5.0.11, "
+                    "repo rev: v5.0.11rc1, Sep 16, 2026\x00")
+HOSTILE = {
+    "mpi_library": OPEN_MPI_VERSION,
+    "host": "node\x00017",
+    "command": "hpcmc run \udcffjob.toml -o r\x1b[31m.h5",
+    "file_name": b"dose-\xff\xfe.h5",
+    "long": "x" * 100_000,
+    "bad\x00key": "v",
+}
+
+
+def test_results_writer_stores_hostile_strings(tmp_path):
+    path = tmp_path / "r.h5"
+    prov = {**provenance(3, 1, "hpcmc run job.toml"), **HOSTILE}
+    with ResultsWriter(str(path), "[job]\n", "selftest\x00", prov):
+        pass
+    with open_results(str(path)) as h5:
+        attrs = dict(h5["provenance"].attrs)
+        assert attrs["mpi_library"] == OPEN_MPI_VERSION[:-1]
+        assert attrs["host"] == "node017"
+        assert attrs["command"] == "hpcmc run \ufffdjob.toml -o r[31m.h5"
+        assert attrs["file_name"] == "dose-\ufffd\ufffd.h5"
+        assert len(attrs["long"]) == 4096
+        assert attrs["badkey"] == "v"
+        assert h5.attrs["app"] == "selftest"
+
+
+def test_provenance_of_an_open_mpi_run_is_writable(tmp_path, monkeypatch):
+    """The path of the Open MPI failure: provenance() reads the library version itself."""
+    monkeypatch.setattr(MPI, "Get_library_version", lambda: OPEN_MPI_VERSION, raising=False)
+    prov = provenance(3, 1, "mpirun -n 3 hpcmc run jobs/selftest.toml")
+    assert prov["mpi_library"] == OPEN_MPI_VERSION[:-1]
+    with ResultsWriter(str(tmp_path / "r.h5"), "", "selftest", prov):
+        pass
+    with h5py.File(tmp_path / "r.h5") as h5:
+        assert h5["provenance"].attrs["mpi_library"].startswith("Open MPI v5.0.11")

@@ -44,6 +44,7 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 
 from hpcmc.gateway import hpcmc_pb2 as pb
 from hpcmc.runtime.task import Task, TallyResult, TaskResult
+from hpcmc.runtime.text import clean_text
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -604,7 +605,7 @@ def error_reply(code: str, message: str) -> pb.Reply:
     """A ``Reply`` carrying ``Error{code, message}`` (``code`` is an ``Error.Code`` name)."""
     reply = pb.Reply(protocol_version=PROTOCOL_VERSION)
     reply.error.code = pb.Error.Code.Value(code)
-    reply.error.message = message
+    reply.error.message = clean_text(message)
     return reply
 
 

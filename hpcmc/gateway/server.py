@@ -48,6 +48,7 @@ import zmq
 from hpcmc.gateway import codec
 from hpcmc.gateway import hpcmc_pb2 as pb
 from hpcmc.runtime.task import TaskResult
+from hpcmc.runtime.text import clean_text
 
 __all__ = ["GatewayServer", "is_loopback_endpoint", "DEFAULT_BIND"]
 
@@ -341,16 +342,16 @@ class GatewayServer:
         reply = pb.Reply(protocol_version=codec.PROTOCOL_VERSION)
         status = reply.status
         status.protocol_version = codec.PROTOCOL_VERSION
-        status.hpcmc_version = str(info.pop("hpcmc_version", None) or _default_hpcmc_version())
+        status.hpcmc_version = clean_text(info.pop("hpcmc_version", None) or _default_hpcmc_version(), 255)
         status.app = self.app_name
         status.n_ranks = int(info.pop("n_ranks", 1))
         status.uptime_s = time.monotonic() - self._started
         status.requests_served = self.requests_served
         status.simulations_served = self.simulations_served
-        status.host = str(info.pop("host", None) or _socket.gethostname())
+        status.host = clean_text(info.pop("host", None) or _socket.gethostname(), 255)
         status.authenticated = self._key is not None
         for key, value in info.items():
-            status.extra[str(key)] = str(value)
+            status.extra[clean_text(key, 255)] = clean_text(value)
         return _Outcome(reply, what="status", nonce=nonce)
 
     def _log(self, frames: list, outcome: _Outcome, size: int, elapsed_s: float) -> None:

@@ -26,6 +26,8 @@ import h5py
 import numpy as np
 
 from hpcmc.runtime.task import TallyResult, TaskResult
+from hpcmc.runtime.mpi_library import library_version as mpi_library_version
+from hpcmc.runtime.text import clean_mapping, clean_text
 
 __all__ = [
     "FILETYPE",
@@ -57,7 +59,7 @@ def stamp(h5: h5py.File, filetype: str, version: tuple[int, int], app: str) -> N
     h5.attrs["filetype"] = filetype
     h5.attrs["version"] = np.array(version, dtype=np.int64)
     h5.attrs["hpcmc_version"] = _hpcmc_version()
-    h5.attrs["app"] = app
+    h5.attrs["app"] = clean_text(app, 255)
     h5.attrs["created_utc"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
@@ -152,7 +154,7 @@ def provenance(n_ranks: int, seed: int, command: str = "") -> dict[str, Any]:
         try:
             from mpi4py import MPI
 
-            info["mpi_library"] = MPI.Get_library_version().splitlines()[0].strip()
+            info["mpi_library"] = mpi_library_version(MPI)
         except Exception:  # noqa: BLE001 - provenance is best effort
             pass
     return info
@@ -184,7 +186,7 @@ class ResultsWriter:
         stamp(self.h5, FILETYPE, VERSION, app)
         self.h5["config"] = job_text
         g = self.h5.create_group("provenance")
-        for k, v in prov.items():
+        for k, v in clean_mapping(prov).items():
             g.attrs[k] = v
         g.create_group("timings_s")
         self.h5.create_group("tallies")
