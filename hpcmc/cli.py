@@ -88,6 +88,8 @@ def _check_output(args, job):
     out = _output_path(args, job)
     sp_path = statepoint_path(out)
     app_state = [p for p in get_app(job.app_name).state_files(job, out) if os.path.exists(p)]
+    if getattr(args, "resume_if_interrupted", False) and (app_state or os.path.exists(sp_path)):
+        args.resume = True  # a follow-up allocation of a batch job continues the interrupted run
     if getattr(args, "resume", False):
         if not os.path.exists(sp_path):
             if app_state:
@@ -376,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("job", help="job file (TOML)")
     r.add_argument("-o", "--output", help="results file (HDF5); default: [job] output")
     r.add_argument("--resume", action="store_true", help="continue an interrupted run from its statepoint")
+    r.add_argument("--resume-if-interrupted", action="store_true",
+                   help="--resume when the run writing the results file left a statepoint (or app state), "
+                        "else start; for batch scripts that are resubmitted after a time limit")
     r.add_argument("--force", action="store_true", help="overwrite an existing results file / discard a statepoint")
     r.add_argument("--quiet", action="store_true", help="no progress output")
     r.add_argument("--connect", metavar="URL", help="send the driver's tasks to a running `hpcmc serve` at URL")

@@ -66,6 +66,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.mpi
 def test_in_process_and_over_tcp_give_identical_q(tmp_path):
     job = _job(tmp_path)
     local = tmp_path / "local.h5"
@@ -92,6 +93,7 @@ def test_in_process_and_over_tcp_give_identical_q(tmp_path):
     assert not np.allclose(a[-1], a[0])  # the optimiser did move q
 
 
+@pytest.mark.mpi
 def test_killed_optimisation_resumes_from_its_study(tmp_path):
     job = _job(tmp_path, n=60_000, iters=3)
     out = tmp_path / "r.h5"

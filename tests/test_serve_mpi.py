@@ -1,15 +1,16 @@
 """`hpcmc serve` under mpiexec: the gateway answers through the one dispatch path."""
 import socket
 import subprocess
-import sys
 import time
 
 import h5py
 import numpy as np
 import pytest
 
-from conftest import hpcmc_env, mpiexec, run_hpcmc, write_job
+from conftest import run_hpcmc, write_job
 from hpcmc.gateway import Client, GatewayError
+
+pytestmark = pytest.mark.mpi
 
 
 def _free_port() -> int:
@@ -19,20 +20,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, mpi):
     job = write_job(tmp_path / "serve.toml", n_histories=30_000, chunk_size=3_000, seed=11, n_bins=8,
                     extra="[gateway]\nmax_histories = 1_000_000")
     url = f"tcp://127.0.0.1:{_free_port()}"
-    proc = subprocess.Popen([mpiexec(), "-n", "3", sys.executable, "-m", "hpcmc", "serve", str(job), "--bind", url],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=hpcmc_env())
-    yield job, url, proc
+    proc = mpi.popen(["serve", job, "--bind", url], 3, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    yield job, url, proc, mpi
     if proc.poll() is None:
         proc.kill()
     proc.wait(timeout=30)
 
 
 def test_serve_simulate_status_shutdown_matches_run(server, tmp_path):
-    job, url, proc = server
+    job, url, proc, mpi = server
     with Client(url, timeout_s=120) as client:
         status = client.status()
         assert status["app"] == "selftest" and int(status["n_ranks"]) == 3
@@ -45,7 +45,7 @@ def test_serve_simulate_status_shutdown_matches_run(server, tmp_path):
     assert proc.wait(timeout=60) == 0
     # the same task through `hpcmc run` (the driver's path) gives the same bits
     out = tmp_path / "run.h5"
-    run_hpcmc(["run", job, "-o", out], n_ranks=2)
+    run_hpcmc(["run", job, "-o", out], n_ranks=2, mpi=mpi)
     with h5py.File(out, "r") as h5:
         for name, tally in remote.tallies.items():
             assert np.array_equal(tally.mean, h5["tallies"][name]["mean"][()])
@@ -55,23 +55,23 @@ def test_serve_simulate_status_shutdown_matches_run(server, tmp_path):
 
 
 def test_run_connect_gives_the_local_answer(server, tmp_path):
-    job, url, proc = server
+    job, url, proc, mpi = server
     with Client(url, timeout_s=120) as client:
         client.status()  # wait for start-up
     remote, local = tmp_path / "remote.h5", tmp_path / "local.h5"
-    run_hpcmc(["run", job, "-o", remote, "--connect", url])
-    run_hpcmc(["submit", url, "shutdown"])
+    run_hpcmc(["run", job, "-o", remote, "--connect", url], mpi=mpi)
+    run_hpcmc(["submit", url, "shutdown"], mpi=mpi)
     assert proc.wait(timeout=60) == 0
-    run_hpcmc(["run", job, "-o", local])
+    run_hpcmc(["run", job, "-o", local], mpi=mpi)
     with h5py.File(remote, "r") as a, h5py.File(local, "r") as b:
         for name in a["tallies"]:
             assert np.array_equal(a["tallies"][name]["mean"][()], b["tallies"][name]["mean"][()])
-    wrong = run_hpcmc(["run", job, "-o", tmp_path / "x.h5", "--connect", "tcp://127.0.0.1:1"], check=False)
+    wrong = run_hpcmc(["run", job, "-o", tmp_path / "x.h5", "--connect", "tcp://127.0.0.1:1"], check=False, mpi=mpi)
     assert wrong.returncode == 2 and "--connect" in wrong.stderr
 
 
 def test_submit_command(server, tmp_path):
-    job, url, proc = server
+    job, url, proc, mpi = server
     with Client(url, timeout_s=120) as client:
         client.status()  # wait for start-up
     out = run_hpcmc(["submit", url, "status"]).stdout
@@ -84,12 +84,12 @@ def test_submit_command(server, tmp_path):
     bad = run_hpcmc(["submit", url, "simulate", "--app", "gnp", "--field", "n_primaries=10",
                      "--field", "b_lower_nm=0", "--field", "b_upper_nm=50", "--field", "seed=1"], check=False)
     assert bad.returncode == 1 and "UNKNOWN_APP" in bad.stderr
-    run_hpcmc(["submit", url, "shutdown"])
+    run_hpcmc(["submit", url, "shutdown"], mpi=mpi)
     assert proc.wait(timeout=60) == 0
 
 
-def test_serve_refuses_public_bind_without_key(tmp_path):
+def test_serve_refuses_public_bind_without_key(tmp_path, mpi):
     job = write_job(tmp_path / "j.toml", n_histories=100)
-    proc = run_hpcmc(["serve", job, "--bind", f"tcp://0.0.0.0:{_free_port()}"], n_ranks=2, timeout=120, check=False)
+    proc = run_hpcmc(["serve", job, "--bind", f"tcp://0.0.0.0:{_free_port()}"], n_ranks=2, timeout=120, check=False, mpi=mpi)
     assert proc.returncode == 2
     assert "0.0.0.0" in proc.stderr and "key" in proc.stderr
