@@ -250,25 +250,31 @@ def _relative(expected: str, actual: str) -> str:
     return f" (actual - expected = {b - a:.3g}, relative {(b - a) / abs(a) if a else float('inf'):.3g})"
 
 
-def differences(expected: dict[str, Entry], actual: dict[str, Entry], limit: int = 20) -> list[str]:
-    """Human-readable differences between two answers, first ``limit`` of them (exact comparison)."""
-    out: list[str] = []
-    for path in sorted(set(expected) | set(actual)):
-        e, a = expected.get(path), actual.get(path)
-        if e is None:
-            out.append(f"{path}: not in the answer file (new entry {a.dtype} {a.shape})")
-        elif a is None:
-            out.append(f"{path}: in the answer file but not in the results")
-        elif (e.dtype, e.shape) != (a.dtype, a.shape):
-            out.append(f"{path}: answer is {e.dtype} {e.shape}, results have {a.dtype} {a.shape}")
-        else:
-            bad = [k for k, (x, y) in enumerate(zip(e.values, a.values)) if x != y]
-            if bad:
-                out.append(f"{path}: {len(bad)} of {len(e.values)} values differ")
-                for k in bad[:5]:
-                    out.append(f"    [{_index(k, e.shape)}] answer {e.values[k]}, now {a.values[k]}"
-                               f"{_relative(e.values[k], a.values[k])}")
-        if len(out) >= limit:
-            out.append("... (more differences not shown)")
-            break
+def _entry_differences(path: str, e: Optional[Entry], a: Optional[Entry]) -> list[str]:
+    """The lines describing how entry ``path`` differs (``[]`` if it does not)."""
+    if e is None:
+        return [f"{path}: not in the answer file (new entry {a.dtype} {a.shape})"]
+    if a is None:
+        return [f"{path}: in the answer file but not in the results"]
+    if (e.dtype, e.shape) != (a.dtype, a.shape):
+        return [f"{path}: answer is {e.dtype} {e.shape}, results have {a.dtype} {a.shape}"]
+    bad = [k for k, (x, y) in enumerate(zip(e.values, a.values)) if x != y]
+    if not bad:
+        return []
+    return [f"{path}: {len(bad)} of {len(e.values)} values differ"] + [
+        f"    [{_index(k, e.shape)}] answer {e.values[k]}, now {a.values[k]}{_relative(e.values[k], a.values[k])}"
+        for k in bad[:5]]
+
+
+def differences(expected: dict[str, Entry], actual: dict[str, Entry], limit: int = 12) -> list[str]:
+    """Human-readable differences between two answers (exact comparison; ``[]`` if equal).
+
+    Tallies come first, then the app entries in path order; at most ``limit`` differing
+    entries are described, each with its first five differing values.
+    """
+    paths = sorted(set(expected) | set(actual), key=lambda p: (not p.startswith("tallies/"), p))
+    per_entry = [d for d in (_entry_differences(p, expected.get(p), actual.get(p)) for p in paths) if d]
+    out = [line for d in per_entry[:limit] for line in d]
+    if len(per_entry) > limit:
+        out.append(f"... and {len(per_entry) - limit} more differing entries")
     return out
