@@ -46,7 +46,7 @@ def slurm(tmp_path_factory):
 
 def _job_env(mpi, tmp_path) -> dict:
     env = {"HPCMC_VENV": str(Path(mpi.python).parent.parent), "CI": "true",
-           "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+           "NUMBA_CACHE_DIR": str(REPO / ".venvs" / "numba-cache")}  # shared, as on a cluster
     env.update({k: v for k, v in mpi.env().items() if k.startswith(("OMPI_", "PRTE_", "I_MPI_"))})
     return env
 
