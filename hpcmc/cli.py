@@ -5,6 +5,10 @@ job and broadcasts its text; workers build the same problem and serve chunks unt
 releases them. Exit status: 0 success, 2 bad input (job file, arguments, existing output), 1
 any other failure — on any rank, which then ends the whole job (see
 :mod:`hpcmc.runtime.scheduler`).
+
+The commands import hpcmc's modules inside their functions on purpose: each loads only what it
+runs (``hpcmc --version``, ``info`` and ``submit`` load no numba, h5py, ZeroMQ or app), and MPI
+starts only in :func:`hpcmc.runtime.comm.get_world` (the allow-list of tests/test_layering.py).
 """
 from __future__ import annotations
 
@@ -342,10 +346,17 @@ def _write_submit_result(path: str, result) -> None:
         w.write_result(result)
 
 
+def _app_plot(app_name: str, results_path: str, outdir: str) -> list[str]:
+    """The figures of the registered app ``app_name`` (none for an app hpcmc does not know)."""
+    from hpcmc.apps import get_app, known_apps
+
+    return get_app(app_name).plot(results_path, outdir) if app_name in known_apps() else []
+
+
 def cmd_plot(args) -> int:
     from hpcmc.io.plots import plot_results
 
-    paths = plot_results(args.results, args.outdir)
+    paths = plot_results(args.results, args.outdir, app_plot=_app_plot)
     for p in paths:
         print(p)
     return EXIT_OK

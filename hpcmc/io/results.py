@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import platform
 import socket
+import subprocess
 from pathlib import Path
 from typing import Any, Optional
 
 import h5py
 import numpy as np
 
+from hpcmc import __version__
 from hpcmc.runtime.task import TallyResult, TaskResult
 
 __all__ = [
@@ -47,8 +50,6 @@ class FileFormatError(ValueError):
 
 
 def _hpcmc_version() -> str:
-    from hpcmc import __version__
-
     return __version__
 
 
@@ -111,8 +112,6 @@ def read_tally(group: h5py.Group) -> TallyResult:
 
 def _git_sha() -> str:
     """The git commit of the hpcmc source tree, if it is a checkout (else '')."""
-    import subprocess
-
     here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(
@@ -131,9 +130,7 @@ def _git_sha() -> str:
 
 def provenance(n_ranks: int, seed: int, command: str = "") -> dict[str, Any]:
     """What made a file: code version, machine, ranks, seed, library versions."""
-    import platform
-
-    import numba
+    import numba  # slow to import; read/plot-only users of this module never need it
 
     info = {
         "hpcmc_version": _hpcmc_version(),
@@ -150,7 +147,7 @@ def provenance(n_ranks: int, seed: int, command: str = "") -> dict[str, Any]:
     }
     if n_ranks > 1 or "mpi4py" in __import__("sys").modules:
         try:
-            from mpi4py import MPI
+            from mpi4py import MPI  # only if MPI is in use already: importing it must not start MPI
 
             info["mpi_library"] = MPI.Get_library_version().splitlines()[0].strip()
         except Exception:  # noqa: BLE001 - provenance is best effort

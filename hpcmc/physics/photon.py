@@ -55,7 +55,8 @@ from hpcmc.physics.banks import set_particle
 from hpcmc.physics.geometry import (REGION_NP, REGION_OUTSIDE, gnp_distance, gnp_material,
                                     gnp_region)
 from hpcmc.physics.kinematics import rotate_direction
-from hpcmc.physics.photon_data import CH_COH, CH_INCOH, CH_PHOTO, CH_TOTAL, HC_EV_ANGSTROM, MEC2_EV
+from hpcmc.physics.photon_data import (CH_COH, CH_INCOH, CH_PHOTO, CH_TOTAL, HC_EV_ANGSTROM, MEC2_EV,
+                                       energy_index, mu_array_per_nm, mu_per_nm)
 from hpcmc.physics.spectrum import sample_spectrum_eV
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
@@ -100,54 +101,6 @@ N_TOT = 14
 _TWO_PI = 2.0 * math.pi
 _INV_HC = 1.0 / HC_EV_ANGSTROM   # [1/(eV·Å)]
 _INV_MEC2 = 1.0 / MEC2_EV        # [1/eV]
-
-
-# -- table look-up -----------------------------------------------------------------------
-
-@nb.njit(cache=True)
-def energy_index(tables, log_e):
-    """Grid interval and fraction for ``log_e = ln(E/eV)``.
-
-    ``i`` is the largest index ≤ n_E − 2 with ``ln E_i ≤ ln E`` (found from the uniform hash
-    and a short forward scan; at an edge pair this is the above-edge point) and
-    ``f = (ln E − ln E_i)/(ln E_{i+1} − ln E_i)`` (outside the grid ``f`` extrapolates).
-
-    Returns
-    -------
-    i : int
-    f : float
-    """
-    le = tables.log_energy
-    hi = tables.hash_index
-    j = int((log_e - tables.hash_log_min) * tables.hash_inv_step)
-    if j < 0:
-        j = 0
-    elif j >= hi.size:
-        j = hi.size - 1
-    i = hi[j]
-    n2 = le.size - 2
-    while i < n2 and le[i + 1] <= log_e:
-        i += 1
-    f = (log_e - le[i]) / (le[i + 1] - le[i])
-    return i, f
-
-
-@nb.njit(cache=True, inline="always")
-def mu_per_nm(tables, mat, ch, i, f):
-    """Log–log interpolation: ``μ = exp[(1 − f) ln μ_i + f ln μ_{i+1}]``  [1/nm]."""
-    a = tables.log_mu_per_nm[mat, ch, i]
-    b = tables.log_mu_per_nm[mat, ch, i + 1]
-    return math.exp(a + f * (b - a))
-
-
-@nb.njit(cache=True)
-def mu_array_per_nm(tables, mat, ch, energy_eV):
-    """:func:`mu_per_nm` for an array of energies  [eV] → [1/nm] (for tests and tools)."""
-    out = np.empty(energy_eV.size)
-    for k in range(energy_eV.size):
-        i, f = energy_index(tables, math.log(energy_eV[k]))
-        out[k] = mu_per_nm(tables, mat, ch, i, f)
-    return out
 
 
 # -- sampling primitives -----------------------------------------------------------------

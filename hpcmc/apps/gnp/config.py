@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from hpcmc.config import option
+from hpcmc.schema import option
 
 __all__ = ["GeometryConfig", "SourceConfig", "ScoringConfig", "PhysicsConfig", "OptimizerConfig", "ComparisonConfig",
            "GnpConfig"]

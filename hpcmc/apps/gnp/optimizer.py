@@ -104,7 +104,7 @@ def _theta_from_q(q: np.ndarray, theta_min: float) -> np.ndarray:
 
 def make_sampler(kind: str, seed: int):
     """Optuna's GPSampler (needs PyTorch) or TPESampler; falls back to TPE with a warning."""
-    import optuna
+    import optuna  # slow import: only the master's optimiser needs it, not the transport ranks
 
     if kind == "gp":
         try:
@@ -127,7 +127,7 @@ def make_sampler(kind: str, seed: int):
 def optimize_q(q_target: np.ndarray, q_previous: np.ndarray, edges: np.ndarray, settings: OptimizerSettings,
                iteration: int) -> tuple[np.ndarray, tuple[float, float, float], str]:
     """Minimise eq. 8 over q' with Optuna; return ``(q_opt, (L, L_W1, L_reg), sampler_used)``."""
-    import optuna
+    import optuna  # slow import: only the master's optimiser needs it, not the transport ranks
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     n_b = q_target.size

@@ -11,10 +11,10 @@ __all__ = ["plot_gnp"]
 
 
 def _plt():
-    import matplotlib
+    import matplotlib  # heavy optional dependency: only when a plot is drawn
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after use("Agg"): no display needed
 
     return plt
 
