@@ -481,7 +481,7 @@ def gnp_photon_chunk(tables, world, seed, first, n, b_lo_nm, b_hi_nm, z_src_nm,
                      ebank, vbank, totals):
     """Histories ``first … first + n − 1`` of the gnp photon source, electrons banked only.
 
-    Source (seed 000 §2.3): position uniform on the annulus ``b_lo ≤ ρ ≤ b_hi`` of the plane
+    Source (Thomas et al. 2025, §2.3): position uniform on the annulus ``b_lo ≤ ρ ≤ b_hi`` of the plane
     ``z = z_src`` (``ρ = √(b_lo² + ξ(b_hi² − b_lo²))``, φ = 2πξ), direction +z, energy from the
     spectrum's alias table; drawn from stream ``key_source`` of history h, transport from
     ``key_transport``. The banks are reset for every history (a caller transporting the
@@ -576,7 +576,7 @@ def run_gnp_photons(photon_data, world, spectrum, n, seed=1, first=0, b_lo_nm=0.
     b_lo_nm, b_hi_nm : float
         Source annulus  [nm] (default: the whole disk of the cylinder's radius).
     z_src_nm : float
-        Source plane  [nm] (seed 000: −100 µm).
+        Source plane  [nm] (Thomas et al. 2025: −100 µm).
     bank_rows : int
         Rows of the per-history electron and vacancy banks.
     """

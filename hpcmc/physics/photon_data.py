@@ -13,7 +13,7 @@ Per material ``m`` (mixture rule μ/ρ = Σ_Z w_Z σ_Z, σ_Z in cm²/g; interfer
 chemical-binding effects neglected):
 
 * ``CH_PHOTO``: photoelectric, ``CS_Photo`` (xraylib's total photo-ionisation data; the
-  values PHYSICS.md quotes as ≈ NIST XCOM);
+  values agree with NIST XCOM, Berger et al.);
 * ``CH_INCOH``: incoherent, ``CS_Compt`` = ∫ dσ_KN/dΩ · S(x, Z) dΩ (Hubbell et al. 1975);
 * ``CH_COH``: coherent, ``CS_Rayl`` = ∫ dσ_T/dΩ · F²(x, Z) dΩ (Hubbell et al. 1975);
 * ``CH_TOTAL``: the sum of the three (= ``CS_Total``; no pair production: xraylib has none,

@@ -53,7 +53,7 @@ the transport is continuous across 20 keV; :func:`beb_sigma_nm2` is kept for val
 
 Orbital constants: liquid-phase binding energies B (Dingfelder et al., Radiat. Phys. Chem.
 53 (1998) 1; the values used by Geant4-DNA) and the vapour orbital kinetic energies U of
-Hwang, Kim & Rudd, J. Chem. Phys. 104 (1996) 2956 (PHYSICS.md).  Validity: BEB is a
+Hwang, Kim & Rudd, J. Chem. Phys. 104 (1996) 2956.  Validity: BEB is a
 model for isolated molecules; with liquid-phase B it is a common approximation for liquid
 water (no condensed-phase screening, no collective excitation), stated accuracy of BEB
 ±10–20 % near the peak; RBEB valid up to MeV energies.  The 1a1 (O K-shell) vacancy's
@@ -186,7 +186,7 @@ the loss function) of :mod:`hpcmc.physics.water_dielectric`, fitted to measured 
 of liquid water (:mod:`hpcmc.physics.water_optical`), with the option-4 thresholds 10.0,
 13.0, 17.0, 32.2 eV at all energies and RBEB above 1 keV; the K shell, excitation and
 elastic channels are unchanged, and the tables carry the W-sampling table
-(:attr:`WaterTables.ion_w_table`).  It is the Geant4-DNA option-4 model class that seed 000
+(:attr:`WaterTables.ion_w_table`).  It is the Geant4-DNA option-4 model class that Thomas et al. (2025)
 used: W = 26.75 / 24.81 / 24.51 eV at 100 / 500 / 1000 eV (9 eV cut; option 4: 24.5 / 23.0 /
 22.9 eV), a 1 keV track of 79 nm (option 4: 78 nm), ESTAR CSDA ranges within 4 % at 10–50 keV.
 
@@ -557,7 +557,7 @@ def build_water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100, mode
         model of :mod:`hpcmc.physics.water_dielectric` up to 1 keV and RBEB above, with the
         option-4 thresholds 10.0/13.0/17.0/32.2 eV and W sampled from the tabulated
         distribution (default: the Geant4-DNA option-4 model class, W(1 keV) = 24.5 eV), or
-        relativistic BEB at all energies with the liquid binding energies of PHYSICS.md
+        relativistic BEB at all energies with the liquid binding energies of Dingfelder et al. (1998)
         (``"beb"``: W(1 keV) = 19.4 eV, like Geant4-DNA's Born models).  Excitation, elastic
         scattering and the O K shell (RBEB, B = 539 eV) are the same in both.
 

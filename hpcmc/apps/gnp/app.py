@@ -1,4 +1,4 @@
-"""The gnp app: configuration, problem, driver and gateway mapping (seed 000)."""
+"""The gnp app: configuration, problem, driver and gateway mapping (Thomas et al. 2025)."""
 from __future__ import annotations
 
 import os

@@ -1,4 +1,4 @@
-"""Active optimisation of the importance distribution over annuli (seed 000 §2.2.2, Fig. 3).
+"""Active optimisation of the importance distribution over annuli (Thomas et al. 2025, §2.2.2, Fig. 3).
 
 One iteration k:
 
