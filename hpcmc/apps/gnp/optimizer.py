@@ -108,7 +108,7 @@ def make_sampler(kind: str, seed: int):
 
     if kind == "gp":
         try:
-            import torch  # noqa: F401
+            import torch  # noqa: F401 - optional (the gp extra): only probed, Optuna imports it
         except ImportError:
             warnings.warn(
                 "PyTorch is not installed, so Optuna's GPSampler cannot run; using TPESampler "
