@@ -1,6 +1,6 @@
 """hpcmc: Python optimizers coupled to MPI-parallel Monte Carlo radiation transport.
 
-See README.md for the commands and ``../shared/DESIGN.md`` (in the project) for the design.
+See README.md for the commands, the apps and the references (papers and data sources).
 """
 __version__ = "0.1.0"
 

@@ -5,6 +5,11 @@ job and broadcasts its text; workers build the same problem and serve chunks unt
 releases them. Exit status: 0 success, 2 bad input (job file, arguments, existing output), 1
 any other failure — on any rank, which then ends the whole job (see
 :mod:`hpcmc.runtime.scheduler`).
+
+The modules imported at the top use the standard library only. The commands import the rest
+inside their functions on purpose: each loads only what it runs (``hpcmc --version``, ``info``
+and ``submit`` load no numba, h5py or app), and MPI starts only in
+:func:`hpcmc.runtime.comm.get_world` (the allow-list of tests/test_layering.py).
 """
 from __future__ import annotations
 
@@ -15,6 +20,12 @@ import time
 import traceback
 from pathlib import Path
 from typing import Optional
+
+from hpcmc import __version__
+from hpcmc.info import collect_info
+from hpcmc.runtime.comm import abort, get_world
+from hpcmc.runtime.mpi_library import srun_mpi_plugin
+from hpcmc.runtime.progress import Progress, is_quiet_env
 
 __all__ = ["main"]
 
@@ -40,7 +51,7 @@ def _read_key(path: str, what: str) -> Optional[bytes]:
     """The gateway's HMAC key from ``path`` ('' = no key); errors name the option."""
     if not path:
         return None
-    from hpcmc.gateway.codec import load_auth_key
+    from hpcmc.gateway.codec import load_auth_key  # lazy: ZeroMQ and protobuf only for the gateway
 
     try:
         return load_auth_key(path)
@@ -56,7 +67,7 @@ def _startup(args, comm, *, output_check: bool):
 
     Returns ``(job, app, statepoint)``; raises UsageError on every rank for bad input.
     """
-    from hpcmc.config import ConfigError, load_job, parse_job
+    from hpcmc.config import ConfigError, load_job, parse_job  # lazy: loads the app registry
 
     payload = None
     if comm.rank == 0:
@@ -69,7 +80,7 @@ def _startup(args, comm, *, output_check: bool):
     payload = comm.bcast(payload, root=0)
     if payload[0] == "error":
         raise UsageError(payload[1])
-    from hpcmc.apps import get_app
+    from hpcmc.apps import get_app  # lazy: the app's modules load only for the app that runs
 
     job = parse_job(payload[1], str(args.job))
     return job, get_app(job.app_name), payload[2]
@@ -81,9 +92,8 @@ def _output_path(args, job) -> str:
 
 def _check_output(args, job):
     """Refuse to overwrite results unless --force; load the statepoint for --resume."""
-    from hpcmc.io.statepoint import read_statepoint, statepoint_path
-
-    from hpcmc.apps import get_app
+    from hpcmc.apps import get_app  # lazy: as in _startup
+    from hpcmc.io.statepoint import read_statepoint, statepoint_path  # lazy: h5py
 
     out = _output_path(args, job)
     sp_path = statepoint_path(out)
@@ -111,7 +121,7 @@ def _check_output(args, job):
 
 def _connect(args, app):
     """A gateway client for ``run --connect`` (checked with a status request)."""
-    from hpcmc.gateway import Client
+    from hpcmc.gateway import Client  # lazy: ZeroMQ and protobuf only for the gateway
 
     key = _read_key(args.auth_key_file, "--auth-key-file")
     with Client(args.connect, auth_key=key, timeout_s=CONNECT_TIMEOUT_S) as probe:
@@ -126,8 +136,6 @@ def _connect(args, app):
 
 def _fail(comm, exc: BaseException) -> int:
     """Report a failure on this rank; under MPI with several ranks, end the whole job."""
-    from hpcmc.runtime.comm import abort
-
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     if comm.size > 1:
         abort(comm, f"hpcmc: rank {comm.rank} failed: {text}\n{traceback.format_exc()}")
@@ -141,8 +149,6 @@ def _with_comm(fn):
     """Run ``fn(args, comm)`` on every rank with hpcmc's exit-status rules."""
 
     def wrapped(args) -> int:
-        from hpcmc.runtime.comm import get_world
-
         comm = get_world()
         try:
             return fn(args, comm)
@@ -152,8 +158,6 @@ def _with_comm(fn):
             return EXIT_USAGE
         except KeyboardInterrupt:
             if comm.size > 1:
-                from hpcmc.runtime.comm import abort
-
                 abort(comm, f"hpcmc: rank {comm.rank} interrupted", 130)
             return 130
         except BaseException as exc:  # noqa: BLE001
@@ -163,9 +167,8 @@ def _with_comm(fn):
 
 
 def _make_master(job, problem, comm, *, output: str, quiet: bool, statepoint_ref: dict):
-    from hpcmc.io.statepoint import statepoint_path, write_statepoint
-    from hpcmc.runtime.progress import Progress
-    from hpcmc.runtime.scheduler import Master
+    from hpcmc.io.statepoint import statepoint_path, write_statepoint  # lazy: h5py
+    from hpcmc.runtime.scheduler import Master  # lazy: numba
 
     sp_path = statepoint_path(output)
 
@@ -183,11 +186,10 @@ def _make_master(job, problem, comm, *, output: str, quiet: bool, statepoint_ref
 
 @_with_comm
 def cmd_run(args, comm) -> int:
-    from hpcmc.apps.base import RunContext
-    from hpcmc.io.results import ResultsWriter, provenance
+    from hpcmc.apps.base import RunContext  # lazy: numpy
+    from hpcmc.io.results import ResultsWriter, provenance  # lazy: h5py
     from hpcmc.io.statepoint import statepoint_path
-    from hpcmc.runtime.progress import is_quiet_env
-    from hpcmc.runtime.scheduler import worker_loop
+    from hpcmc.runtime.scheduler import worker_loop  # lazy: numba
 
     t_start = time.perf_counter()
     job, app, statepoint = _startup(args, comm, output_check=True)
@@ -251,8 +253,8 @@ def cmd_run(args, comm) -> int:
 
 @_with_comm
 def cmd_serve(args, comm) -> int:
-    from hpcmc.gateway import GatewayServer
-    from hpcmc.runtime.scheduler import Master, worker_loop
+    from hpcmc.gateway import GatewayServer  # lazy: ZeroMQ and protobuf
+    from hpcmc.runtime.scheduler import Master, worker_loop  # lazy: numba
 
     job, app, _ = _startup(args, comm, output_check=False)
     problem = app.make_problem(job)
@@ -291,7 +293,7 @@ def cmd_serve(args, comm) -> int:
 
 
 def cmd_submit(args) -> int:
-    from hpcmc.gateway import Client, GatewayError
+    from hpcmc.gateway import Client, GatewayError  # lazy: ZeroMQ and protobuf
 
     key = _read_key(args.auth_key_file, "--auth-key-file")
     fields = {}
@@ -330,7 +332,7 @@ def cmd_submit(args) -> int:
 
 
 def _short(a) -> str:
-    import numpy as np
+    import numpy as np  # lazy: `hpcmc --version` and `info` need no numpy
 
     a = np.asarray(a).ravel()
     body = np.array2string(a[:6], precision=4, separator=", ")
@@ -338,29 +340,32 @@ def _short(a) -> str:
 
 
 def _write_submit_result(path: str, result) -> None:
-    from hpcmc.io.results import ResultsWriter, provenance
+    from hpcmc.io.results import ResultsWriter, provenance  # lazy: h5py
 
     with ResultsWriter(path, "", result.task.app, provenance(result.n_ranks, result.task.seed, " ".join(sys.argv))) as w:
         w.write_result(result)
 
 
-def cmd_plot(args) -> int:
-    from hpcmc.io.plots import plot_results
+def _app_plot(app_name: str, results_path: str, outdir: str) -> list[str]:
+    """The figures of the registered app ``app_name`` (none for an app hpcmc does not know)."""
+    from hpcmc.apps import get_app, known_apps  # lazy: numpy and the app's modules
 
-    paths = plot_results(args.results, args.outdir)
+    return get_app(app_name).plot(results_path, outdir) if app_name in known_apps() else []
+
+
+def cmd_plot(args) -> int:
+    from hpcmc.io.plots import plot_results  # lazy: h5py
+
+    paths = plot_results(args.results, args.outdir, app_plot=_app_plot)
     for p in paths:
         print(p)
     return EXIT_OK
 
 
 def cmd_info(args) -> int:
-    if args.srun_mpi:  # only mpi4py: this runs in every SLURM job script
-        from hpcmc.runtime.mpi_library import srun_mpi_plugin
-
+    if args.srun_mpi:  # only mpi4py is imported: this runs in every SLURM job script
         print(srun_mpi_plugin())
         return EXIT_OK
-    from hpcmc.info import collect_info
-
     for k, v in collect_info().items():
         print(f"{k:22s} {v}")
     return EXIT_OK
@@ -368,8 +373,6 @@ def cmd_info(args) -> int:
 
 # --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from hpcmc import __version__
-
     p = argparse.ArgumentParser(prog="hpcmc", description="MPI-parallel Monte Carlo transport driven by Python optimizers.")
     p.add_argument("--version", action="version", version=f"hpcmc {__version__}")
     sub = p.add_subparsers(dest="command", required=True)

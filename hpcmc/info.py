@@ -6,6 +6,7 @@ import os
 import platform
 import sys
 
+from hpcmc import __version__
 from hpcmc.runtime.mpi_library import library_version, srun_mpi_plugin
 
 __all__ = ["collect_info"]
@@ -38,8 +39,6 @@ def _srun_mpi() -> str:
 
 def collect_info() -> dict[str, str]:
     """Name → value lines printed by ``hpcmc info``."""
-    from hpcmc import __version__
-
     info = {"hpcmc": __version__, "python": f"{platform.python_version()} ({sys.executable})",
             "platform": platform.platform(), "cpus": str(os.cpu_count())}
     for name in _PACKAGES:
@@ -47,7 +46,7 @@ def collect_info() -> dict[str, str]:
     info["mpi library"] = _mpi_library()
     info["srun --mpi"] = _srun_mpi() + (" (HPCMC_SRUN_MPI)" if os.environ.get("HPCMC_SRUN_MPI") else "")
     try:
-        import numba
+        import numba  # reported, not needed: a broken numba must not break `hpcmc info`
 
         layer = numba.config.THREADING_LAYER
         info["numba threading"] = f"{layer} (configured; NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS})"

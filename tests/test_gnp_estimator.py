@@ -1,4 +1,4 @@
-"""gnp binning and estimator: seed 000 Table 1, Appendix B's W1, eqs. 2-8."""
+"""gnp binning and estimator: Thomas et al. (2025) Table 1, Appendix B's W1, eqs. 2-8."""
 import numpy as np
 import pytest
 
@@ -13,7 +13,7 @@ from hpcmc.apps.gnp.estimator import (
     wasserstein1,
 )
 
-# Seed 000, Table 1: lower annulus edge b_j [nm] and p_j, as printed (3 significant digits).
+# Thomas et al. (2025), Table 1: lower annulus edge b_j [nm] and p_j, as printed (3 significant digits).
 TABLE1 = {
     0: (0.0, 1e-6), 1: (5.00e1, 5.85e-7), 2: (6.29e1, 9.27e-7), 3: (7.92e1, 1.47e-6), 4: (9.98e1, 2.33e-6),
     5: (1.26e2, 3.69e-6), 6: (1.58e2, 5.85e-6), 7: (1.99e2, 9.27e-6), 8: (2.51e2, 1.47e-5), 9: (3.15e2, 2.33e-5),

@@ -1,7 +1,7 @@
 """The lem app: the rebuilt sigma-LEM against the tables of its paper (arXiv:2506.06671).
 
 "The paper" below is P. Teles, An analytical model for gold nanoparticle radiosensitisation
-(seed 002). Its tables are the test that the lost equations were rebuilt right.
+(arXiv:2506.06671, 2025). Its tables are the test that the lost equations were rebuilt right.
 """
 import h5py
 import numpy as np

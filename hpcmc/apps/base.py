@@ -2,7 +2,7 @@
 
 An app contributes four things:
 
-* ``config_class`` — a frozen dataclass (see :mod:`hpcmc.config`) for its ``[<app>]`` table;
+* ``config_class`` — a frozen dataclass (see :mod:`hpcmc.schema`) for its ``[<app>]`` table;
 * :meth:`App.make_problem` — the transport side (a :class:`~hpcmc.runtime.problem.Problem`
   built on every rank), or ``None`` for an app without transport (``lem``);
 * :meth:`App.run` — the master-side driver: it calls ``ctx.simulate(task)`` (the one dispatch

@@ -45,6 +45,7 @@ from typing import Any, Callable, Optional
 
 import zmq
 
+import hpcmc
 from hpcmc.gateway import codec
 from hpcmc.gateway import hpcmc_pb2 as pb
 from hpcmc.runtime.task import TaskResult
@@ -101,12 +102,10 @@ def _check_bind(bind: str, auth_key: Optional[bytes]) -> None:
 
 def _default_hpcmc_version() -> str:
     try:
-        import hpcmc
-
         version = getattr(hpcmc, "__version__", None)
         if version:
             return str(version)
-        from importlib.metadata import version as dist_version
+        from importlib.metadata import version as dist_version  # stdlib; only without hpcmc.__version__
 
         return dist_version("hpcmc")
     except Exception:  # not installed (running from a source tree)

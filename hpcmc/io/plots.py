@@ -1,12 +1,14 @@
 """``hpcmc plot``: PNGs from a results file.
 
 Generic plots for every tally (1-D: mean with a 1σ band and the relative uncertainty beneath;
-2-D: a heat map of the mean and one of the relative uncertainty), then the app's own figures
-(:meth:`hpcmc.apps.base.App.plot`).
+2-D: a heat map of the mean and one of the relative uncertainty), then the app's own figures,
+made by the ``app_plot`` callable the caller passes in (``hpcmc plot`` passes one that
+dispatches to :meth:`hpcmc.apps.base.App.plot` of the registered app); this module knows no app.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -16,10 +18,10 @@ __all__ = ["plot_results", "plot_tally"]
 
 
 def _pyplot():
-    import matplotlib
+    import matplotlib  # heavy optional dependency: only when a plot is drawn
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after use("Agg"): no display needed
 
     return plt
 
@@ -76,8 +78,20 @@ def plot_tally(tally, outdir: Path, title: str = "") -> Path | None:
     return path
 
 
-def plot_results(results_path: str, outdir: str | None = None) -> list[Path]:
-    """Write the generic tally plots and the app's plots; return the PNG paths."""
+def plot_results(results_path: str, outdir: str | None = None,
+                 app_plot: Optional[Callable[[str, str, str], list]] = None) -> list[Path]:
+    """Write the generic tally plots and the app's plots; return the PNG paths.
+
+    Parameters
+    ----------
+    results_path : str
+        Results file (HDF5).
+    outdir : str, optional
+        Directory for the PNGs; default: ``<results stem>_plots`` beside the file.
+    app_plot : callable, optional
+        ``app_plot(app_name, results_path, outdir) -> list of paths``: the figures of the app
+        named in the file (called only if the file names one); ``None``: generic plots only.
+    """
     out = Path(outdir) if outdir else Path(results_path).with_suffix("").parent / (Path(results_path).stem + "_plots")
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
@@ -89,9 +103,6 @@ def plot_results(results_path: str, outdir: str | None = None) -> list[Path]:
         p = plot_tally(tally, out)
         if p is not None:
             paths.append(p)
-    if app:
-        from hpcmc.apps import get_app, known_apps
-
-        if app in known_apps():
-            paths += [Path(p) for p in get_app(app).plot(results_path, str(out))]
+    if app and app_plot is not None:
+        paths += [Path(p) for p in app_plot(app, results_path, str(out))]
     return paths

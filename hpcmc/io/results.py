@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import platform
 import socket
+import subprocess
 from pathlib import Path
 from typing import Any, Optional
 
 import h5py
 import numpy as np
 
+from hpcmc import __version__
 from hpcmc.runtime.task import TallyResult, TaskResult
 from hpcmc.runtime.mpi_library import library_version as mpi_library_version
 from hpcmc.runtime.text import clean_mapping, clean_text
@@ -49,8 +52,6 @@ class FileFormatError(ValueError):
 
 
 def _hpcmc_version() -> str:
-    from hpcmc import __version__
-
     return __version__
 
 
@@ -113,8 +114,6 @@ def read_tally(group: h5py.Group) -> TallyResult:
 
 def _git_sha() -> str:
     """The git commit of the hpcmc source tree, if it is a checkout (else '')."""
-    import subprocess
-
     here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(
@@ -133,9 +132,7 @@ def _git_sha() -> str:
 
 def provenance(n_ranks: int, seed: int, command: str = "") -> dict[str, Any]:
     """What made a file: code version, machine, ranks, seed, library versions."""
-    import platform
-
-    import numba
+    import numba  # slow to import; read/plot-only users of this module never need it
 
     info = {
         "hpcmc_version": _hpcmc_version(),
@@ -152,7 +149,7 @@ def provenance(n_ranks: int, seed: int, command: str = "") -> dict[str, Any]:
     }
     if n_ranks > 1 or "mpi4py" in __import__("sys").modules:
         try:
-            from mpi4py import MPI
+            from mpi4py import MPI  # only if MPI is in use already: importing it must not start MPI
 
             info["mpi_library"] = mpi_library_version(MPI)
         except Exception:  # noqa: BLE001 - provenance is best effort

@@ -19,7 +19,7 @@ probability Σ_k/Σ_tot:
 * ionization of orbital i (RBEB): the secondary energy W is sampled from dσ/dW by
   composition–rejection (below); the secondary gets W, the primary keeps T − B − W
   (≥ W, so the faster electron always continues as "the primary"), B is deposited at the
-  ionization point, whose position is recorded.  Secondary polar angle (PHYSICS.md;
+  ionization point, whose position is recorded.  Secondary polar angle (
   KURBUC, Uehara et al.; Geant4-DNA): W < 50 eV isotropic; 50–200 eV: 90 % with cos θ
   uniform in [0, cos 45°] (θ in 45°–90°), 10 % isotropic; W > 200 eV binary-encounter
   kinematics cos²θ = W(T + 2mc²)/(T(W + 2mc²)); azimuth uniform.  The primary's new

@@ -53,7 +53,7 @@ INF_NM = 1.0e300
 
 
 class GnpWorld(NamedTuple):
-    """The gnp world (seed 000, §2.3): a sphere (the NP) inside a finite cylinder along z.
+    """The gnp world (Thomas et al. 2025, §2.3): a sphere (the NP) inside a finite cylinder along z.
 
     Attributes
     ----------
@@ -85,7 +85,7 @@ def make_gnp_world(np_radius_nm: float = 50.0, cyl_radius_nm: float = 100.0e3,
                    np_center_nm=(0.0, 0.0, 0.0)) -> GnpWorld:
     """A validated :class:`GnpWorld`; the cylinder is centred on z = 0.
 
-    Defaults are seed 000 §2.3: cylinder of length 220 µm and radius 100 µm, gold NP of
+    Defaults are Thomas et al. (2025), §2.3: cylinder of length 220 µm and radius 100 µm, gold NP of
     radius 50 nm at the centre.
 
     Raises

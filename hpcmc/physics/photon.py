@@ -55,7 +55,8 @@ from hpcmc.physics.banks import set_particle
 from hpcmc.physics.geometry import (REGION_NP, REGION_OUTSIDE, gnp_distance, gnp_material,
                                     gnp_region)
 from hpcmc.physics.kinematics import rotate_direction
-from hpcmc.physics.photon_data import CH_COH, CH_INCOH, CH_PHOTO, CH_TOTAL, HC_EV_ANGSTROM, MEC2_EV
+from hpcmc.physics.photon_data import (CH_COH, CH_INCOH, CH_PHOTO, CH_TOTAL, HC_EV_ANGSTROM, MEC2_EV,
+                                       energy_index, mu_array_per_nm, mu_per_nm)
 from hpcmc.physics.spectrum import sample_spectrum_eV
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
@@ -100,54 +101,6 @@ N_TOT = 14
 _TWO_PI = 2.0 * math.pi
 _INV_HC = 1.0 / HC_EV_ANGSTROM   # [1/(eV·Å)]
 _INV_MEC2 = 1.0 / MEC2_EV        # [1/eV]
-
-
-# -- table look-up -----------------------------------------------------------------------
-
-@nb.njit(cache=True)
-def energy_index(tables, log_e):
-    """Grid interval and fraction for ``log_e = ln(E/eV)``.
-
-    ``i`` is the largest index ≤ n_E − 2 with ``ln E_i ≤ ln E`` (found from the uniform hash
-    and a short forward scan; at an edge pair this is the above-edge point) and
-    ``f = (ln E − ln E_i)/(ln E_{i+1} − ln E_i)`` (outside the grid ``f`` extrapolates).
-
-    Returns
-    -------
-    i : int
-    f : float
-    """
-    le = tables.log_energy
-    hi = tables.hash_index
-    j = int((log_e - tables.hash_log_min) * tables.hash_inv_step)
-    if j < 0:
-        j = 0
-    elif j >= hi.size:
-        j = hi.size - 1
-    i = hi[j]
-    n2 = le.size - 2
-    while i < n2 and le[i + 1] <= log_e:
-        i += 1
-    f = (log_e - le[i]) / (le[i + 1] - le[i])
-    return i, f
-
-
-@nb.njit(cache=True, inline="always")
-def mu_per_nm(tables, mat, ch, i, f):
-    """Log–log interpolation: ``μ = exp[(1 − f) ln μ_i + f ln μ_{i+1}]``  [1/nm]."""
-    a = tables.log_mu_per_nm[mat, ch, i]
-    b = tables.log_mu_per_nm[mat, ch, i + 1]
-    return math.exp(a + f * (b - a))
-
-
-@nb.njit(cache=True)
-def mu_array_per_nm(tables, mat, ch, energy_eV):
-    """:func:`mu_per_nm` for an array of energies  [eV] → [1/nm] (for tests and tools)."""
-    out = np.empty(energy_eV.size)
-    for k in range(energy_eV.size):
-        i, f = energy_index(tables, math.log(energy_eV[k]))
-        out[k] = mu_per_nm(tables, mat, ch, i, f)
-    return out
 
 
 # -- sampling primitives -----------------------------------------------------------------
@@ -528,7 +481,7 @@ def gnp_photon_chunk(tables, world, seed, first, n, b_lo_nm, b_hi_nm, z_src_nm,
                      ebank, vbank, totals):
     """Histories ``first … first + n − 1`` of the gnp photon source, electrons banked only.
 
-    Source (seed 000 §2.3): position uniform on the annulus ``b_lo ≤ ρ ≤ b_hi`` of the plane
+    Source (Thomas et al. 2025, §2.3): position uniform on the annulus ``b_lo ≤ ρ ≤ b_hi`` of the plane
     ``z = z_src`` (``ρ = √(b_lo² + ξ(b_hi² − b_lo²))``, φ = 2πξ), direction +z, energy from the
     spectrum's alias table; drawn from stream ``key_source`` of history h, transport from
     ``key_transport``. The banks are reset for every history (a caller transporting the
@@ -623,7 +576,7 @@ def run_gnp_photons(photon_data, world, spectrum, n, seed=1, first=0, b_lo_nm=0.
     b_lo_nm, b_hi_nm : float
         Source annulus  [nm] (default: the whole disk of the cylinder's radius).
     z_src_nm : float
-        Source plane  [nm] (seed 000: −100 µm).
+        Source plane  [nm] (Thomas et al. 2025: −100 µm).
     bank_rows : int
         Rows of the per-history electron and vacancy banks.
     """

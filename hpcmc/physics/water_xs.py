@@ -53,7 +53,7 @@ the transport is continuous across 20 keV; :func:`beb_sigma_nm2` is kept for val
 
 Orbital constants: liquid-phase binding energies B (Dingfelder et al., Radiat. Phys. Chem.
 53 (1998) 1; the values used by Geant4-DNA) and the vapour orbital kinetic energies U of
-Hwang, Kim & Rudd, J. Chem. Phys. 104 (1996) 2956 (PHYSICS.md).  Validity: BEB is a
+Hwang, Kim & Rudd, J. Chem. Phys. 104 (1996) 2956.  Validity: BEB is a
 model for isolated molecules; with liquid-phase B it is a common approximation for liquid
 water (no condensed-phase screening, no collective excitation), stated accuracy of BEB
 ±10–20 % near the peak; RBEB valid up to MeV energies.  The 1a1 (O K-shell) vacancy's
@@ -186,7 +186,7 @@ the loss function) of :mod:`hpcmc.physics.water_dielectric`, fitted to measured 
 of liquid water (:mod:`hpcmc.physics.water_optical`), with the option-4 thresholds 10.0,
 13.0, 17.0, 32.2 eV at all energies and RBEB above 1 keV; the K shell, excitation and
 elastic channels are unchanged, and the tables carry the W-sampling table
-(:attr:`WaterTables.ion_w_table`).  It is the Geant4-DNA option-4 model class that seed 000
+(:attr:`WaterTables.ion_w_table`).  It is the Geant4-DNA option-4 model class that Thomas et al. (2025)
 used: W = 26.75 / 24.81 / 24.51 eV at 100 / 500 / 1000 eV (9 eV cut; option 4: 24.5 / 23.0 /
 22.9 eV), a 1 keV track of 79 nm (option 4: 78 nm), ESTAR CSDA ranges within 4 % at 10–50 keV.
 
@@ -209,6 +209,10 @@ import math
 import numba as nb
 import numpy as np
 from scipy import constants as _sc
+
+from hpcmc.physics.rbeb import (BOHR_RADIUS_NM, ELECTRON_MASS_EV, FINE_STRUCTURE, rbeb_coefficients,
+                                rbeb_sdcs_nm2_per_eV, rbeb_sigma_nm2)
+from hpcmc.physics.water_dielectric import dielectric_ionization
 
 __all__ = [
     "WATER_DENSITY_G_CM3",
@@ -262,10 +266,7 @@ WATER_MOLAR_MASS_G_MOL = 18.015
 #: Molecules per nm³: ρ N_A / M, with 1 cm³ = 10²¹ nm³.
 WATER_MOLECULES_PER_NM3 = WATER_DENSITY_G_CM3 * _sc.Avogadro / WATER_MOLAR_MASS_G_MOL * 1e-21
 
-BOHR_RADIUS_NM = _sc.physical_constants["Bohr radius"][0] * 1e9
 RYDBERG_EV = _sc.physical_constants["Rydberg constant times hc in eV"][0]
-ELECTRON_MASS_EV = _sc.physical_constants["electron mass energy equivalent in MeV"][0] * 1e6
-FINE_STRUCTURE = _sc.fine_structure
 #: e²/(4πε₀) in eV·nm (= 1.44 eV nm).
 COULOMB_EV_NM = _sc.e / (4.0 * math.pi * _sc.epsilon_0) * 1e9
 
@@ -367,100 +368,6 @@ def beb_sdcs_nm2_per_eV(w_eV, energy_eV, b_eV, u_eV, n_occ=2.0):
     val = S / (b_eV * (t + u + 1.0)) * f
     ok = (w >= 0.0) & (w <= 0.5 * (t - 1.0)) & (t > 1.0)
     return np.where(ok, val, 0.0)
-
-
-@nb.njit(cache=True)
-def rbeb_coefficients(energy_eV, b_eV, u_eV, n_occ):
-    """Coefficients of the RBEB singly differential cross section of one orbital.
-
-    dσ/dW = (pref/B) {c3 [(w+1)⁻³ + (t−w)⁻³] + [(w+1)⁻² + (t−w)⁻²]
-                      + c1 [(w+1)⁻¹ + (t−w)⁻¹] + c0},     w = W/B ∈ [0, (t−1)/2]
-
-    with pref = 4π a₀² α⁴ N/((β_t² + β_u² + β_b²) 2b'), c3 = L = ln(β_t²/(1−β_t²)) − β_t²
-    − ln 2b', c1 = −(1+2t')/((1+t'/2)²(t+1)) and c0 = b'²/(1+t'/2)² (Kim, Santos & Parente
-    2000; see the module docstring).
-
-    Parameters
-    ----------
-    energy_eV, b_eV, u_eV : float
-        T, B, U  [eV].
-    n_occ : float
-        Occupation number N.
-
-    Returns
-    -------
-    tuple of float
-        ``(t, pref_nm2, c3, c1, c0)``; pref in [nm²].
-    """
-    t = energy_eV / b_eV
-    tp = energy_eV / ELECTRON_MASS_EV
-    bp = b_eV / ELECTRON_MASS_EV
-    up = u_eV / ELECTRON_MASS_EV
-    bt2 = 1.0 - 1.0 / ((1.0 + tp) * (1.0 + tp))
-    bb2 = 1.0 - 1.0 / ((1.0 + bp) * (1.0 + bp))
-    bu2 = 1.0 - 1.0 / ((1.0 + up) * (1.0 + up))
-    a2 = FINE_STRUCTURE * FINE_STRUCTURE
-    pref = 4.0 * math.pi * BOHR_RADIUS_NM * BOHR_RADIUS_NM * a2 * a2 * n_occ / ((bt2 + bb2 + bu2) * 2.0 * bp)
-    # ln(β²/(1−β²)) = ln(t'(2+t')) written without cancellation
-    c3 = math.log(tp * (2.0 + tp)) - bt2 - math.log(2.0 * bp)
-    h = 1.0 + 0.5 * tp
-    c1 = -(1.0 + 2.0 * tp) / (h * h * (t + 1.0))
-    c0 = bp * bp / (h * h)
-    return t, pref, c3, c1, c0
-
-
-def rbeb_sigma_nm2(energy_eV, b_eV, u_eV, n_occ=2.0):
-    """Relativistic BEB ionization cross section of one orbital (Kim, Santos & Parente 2000).
-
-    σ = pref {½ L (1 − 1/t²) + 1 − 1/t + c1 ln t + c0 (t − 1)/2} with the coefficients of
-    :func:`rbeb_coefficients` (c1 already contains −1/(t+1)).
-
-    Parameters
-    ----------
-    energy_eV : float or ndarray
-        T  [eV].
-    b_eV, u_eV : float
-        B, U  [eV].
-    n_occ : float
-        Occupation number.
-
-    Returns
-    -------
-    float or ndarray
-        σ  [nm²]; zero for T ≤ B (and clipped at zero in the sliver t − 1 ≲ 2b' just
-        above threshold where L < 0).
-    """
-    T = np.atleast_1d(np.asarray(energy_eV, dtype=float))
-    out = np.zeros_like(T)
-    for i, e in enumerate(T):
-        if e <= b_eV:
-            continue
-        t, pref, c3, c1, c0 = rbeb_coefficients(e, b_eV, u_eV, n_occ)
-        val = pref * (0.5 * c3 * (1.0 - 1.0 / t**2) + 1.0 - 1.0 / t + c1 * math.log(t) + c0 * 0.5 * (t - 1.0))
-        out[i] = max(val, 0.0)
-    return out if np.ndim(energy_eV) else float(out[0])
-
-
-def rbeb_sdcs_nm2_per_eV(w_eV, energy_eV, b_eV, u_eV, n_occ=2.0):
-    """RBEB singly differential cross section dσ/dW  [nm²/eV] (see :func:`rbeb_coefficients`).
-
-    Parameters
-    ----------
-    w_eV : float or ndarray
-        Secondary energy W  [eV].
-    energy_eV : float
-        Incident energy T  [eV].
-    b_eV, u_eV, n_occ
-        Orbital constants.
-    """
-    w = np.asarray(w_eV, dtype=float) / b_eV
-    if energy_eV <= b_eV:
-        return np.zeros_like(w)
-    t, pref, c3, c1, c0 = rbeb_coefficients(energy_eV, b_eV, u_eV, n_occ)
-    f = (c3 * (1.0 / (w + 1.0) ** 3 + 1.0 / (t - w) ** 3) + (1.0 / (w + 1.0) ** 2 + 1.0 / (t - w) ** 2)
-         + c1 * (1.0 / (w + 1.0) + 1.0 / (t - w)) + c0)
-    ok = (w >= 0.0) & (w <= 0.5 * (t - 1.0))
-    return np.where(ok, pref / b_eV * f, 0.0)
 
 
 # =========================================================================== excitation
@@ -650,7 +557,7 @@ def build_water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100, mode
         model of :mod:`hpcmc.physics.water_dielectric` up to 1 keV and RBEB above, with the
         option-4 thresholds 10.0/13.0/17.0/32.2 eV and W sampled from the tabulated
         distribution (default: the Geant4-DNA option-4 model class, W(1 keV) = 24.5 eV), or
-        relativistic BEB at all energies with the liquid binding energies of PHYSICS.md
+        relativistic BEB at all energies with the liquid binding energies of Dingfelder et al. (1998)
         (``"beb"``: W(1 keV) = 19.4 eV, like Geant4-DNA's Born models).  Excitation, elastic
         scattering and the O K shell (RBEB, B = 539 eV) are the same in both.
 
@@ -674,8 +581,6 @@ def build_water_tables(e_min_eV=1.0, e_max_eV=1.0e6, points_per_decade=100, mode
     thr[CH_ION0:CH_ION0 + 5] = ORBITAL_B_EV
     w_table = None
     if model == "dielectric":
-        from hpcmc.physics.water_dielectric import dielectric_ionization
-
         diel = dielectric_ionization(e)
         sig[:, CH_ION0:CH_ION0 + 4] = N * diel.sigma_nm2
         thr[CH_ION0:CH_ION0 + 4] = diel.binding_eV

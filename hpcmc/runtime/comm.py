@@ -100,12 +100,12 @@ def get_world():
     global _WORLD
     if _WORLD is None:
         if launched_by_mpi():
-            import mpi4py
+            import mpi4py  # only under mpiexec: a serial run never loads MPI
 
             # hpcmc finalises explicitly and reports its own errors; thread support is not
             # needed (numba kernels run in the calling thread).
             mpi4py.rc.thread_level = "single"
-            from mpi4py import MPI
+            from mpi4py import MPI  # after the rc settings above (importing it initialises MPI)
 
             _WORLD = _MPIComm(MPI.COMM_WORLD)
         else:
@@ -132,7 +132,7 @@ def wait_message(comm, source, tag, timeout_s: float | None = None, spin_s: floa
         Spin this long before sleeping  [s]. A worker waiting for a reply that is due spins
         longer (it has nothing else to do); the master keeps the default.
     """
-    from mpi4py import MPI
+    from mpi4py import MPI  # MPI code paths only: serial runs never import mpi4py
 
     status = MPI.Status()
     t_spin = time.perf_counter() + spin_s

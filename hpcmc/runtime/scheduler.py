@@ -186,7 +186,7 @@ class Master:
                 last_cp = now
 
     def _run_parallel(self, task: Task, start: int, tallies: dict[str, Tally], t0: float) -> None:
-        from mpi4py import MPI
+        from mpi4py import MPI  # MPI code paths only: serial runs never import mpi4py
 
         comm = self.comm
         for w in range(1, comm.size):
@@ -242,7 +242,7 @@ class Master:
 
     def _reduce_round(self, tallies: dict[str, Tally]) -> None:
         """All workers are parked in the round's Ireduce: join it and add the round's sums."""
-        from mpi4py import MPI
+        from mpi4py import MPI  # MPI code paths only: serial runs never import mpi4py
 
         send = np.zeros_like(pack_all(tallies))
         recv = np.zeros_like(send)
@@ -262,7 +262,7 @@ def worker_loop(comm, problem: Problem) -> None:
 
 
 def _worker_loop(comm, problem: Problem) -> None:
-    from mpi4py import MPI
+    from mpi4py import MPI  # MPI code paths only: serial runs never import mpi4py
 
     while True:
         status = wait_message(comm, 0, MPI.ANY_TAG)

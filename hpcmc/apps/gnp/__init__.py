@@ -1,6 +1,6 @@
 """gnp: active-learning importance sampling of the F4 cluster dose around a gold nanoparticle.
 
-Seed 000 (Thomas, Schwarze, Rabus, PTB). Modules: :mod:`.binning` (annuli, shells),
+Thomas, Schwarze & Rabus (PTB, 2025; full reference in README.md). Modules: :mod:`.binning` (annuli, shells),
 :mod:`.estimator` (eqs. 2–8, Appendix B), :mod:`.clustering` (AVC), :mod:`.transport` (the
 history kernel), :mod:`.problem` (runtime interface), :mod:`.optimizer` (the Optuna loop),
 :mod:`.driver` (optimisation and comparison on the master), :mod:`.plots` (Figs. 4–8).

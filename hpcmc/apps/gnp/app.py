@@ -1,4 +1,4 @@
-"""The gnp app: configuration, problem, driver and gateway mapping (seed 000)."""
+"""The gnp app: configuration, problem, driver and gateway mapping (Thomas et al. 2025)."""
 from __future__ import annotations
 
 import os
@@ -6,10 +6,13 @@ import os
 import numpy as np
 
 from hpcmc.apps.base import App, RunContext
+from hpcmc.apps.gnp.binning import annulus_edges_nm
 from hpcmc.apps.gnp.config import GnpConfig
-from hpcmc.apps.gnp.driver import GnpDriver
+from hpcmc.apps.gnp.driver import GnpDriver, annulus_task
 from hpcmc.apps.gnp.estimator import analog_efficiency_from_strata
 from hpcmc.apps.gnp.optimizer import OptimizerSettings
+from hpcmc.apps.gnp.plots import plot_gnp
+from hpcmc.io.results import open_results
 from hpcmc.runtime.optimizer_state import optimizer_state_path, record_to_group
 from hpcmc.runtime.task import Task
 
@@ -21,14 +24,14 @@ class GnpApp(App):
     config_class = GnpConfig
 
     def make_problem(self, job):
+        # lazy: the transport kernels (numba, photon/electron tables) load only on the ranks that
+        # build the problem, not for job validation, plots or `run --connect`
         from hpcmc.apps.gnp.problem import GnpProblem
 
         return GnpProblem(job)
 
     # -- gateway ---------------------------------------------------------------------
     def task_from_request(self, job, fields) -> Task:
-        from hpcmc.apps.gnp.driver import annulus_task
-
         n = int(fields.get("n_primaries", 0))
         if not 1 <= n <= job.gateway.max_histories:
             raise ValueError(f"gnp.n_primaries must be in [1, {job.gateway.max_histories}], got {n}")
@@ -136,8 +139,6 @@ class GnpApp(App):
                     "the analog run scored nothing there)")
 
     def plot(self, results_path: str, outdir: str) -> list[str]:
-        from hpcmc.apps.gnp.plots import plot_gnp
-
         return plot_gnp(results_path, outdir)
 
 
@@ -160,8 +161,6 @@ def efficiency_gain(opt: dict, ana: dict, mask: np.ndarray) -> tuple[np.ndarray,
 
 
 def _edges(job):
-    from hpcmc.apps.gnp.binning import annulus_edges_nm
-
     s = job.app.source
     return annulus_edges_nm(s.n_annuli, job.app.geometry.np_radius_nm, s.annuli_per_decade)
 
@@ -171,8 +170,6 @@ def _b_max_nm(job) -> float:
 
 
 def _q_from_file(path: str) -> np.ndarray:
-    from hpcmc.io.results import open_results
-
     with open_results(path) as h5:
         if "optimizer" not in h5:
             raise ValueError(f"gnp.q_file: {path} holds no /optimizer group (not a gnp optimisation)")

@@ -1,4 +1,4 @@
-"""Impact-parameter annuli and scoring shells of the gnp geometry (seed 000, §2.3).
+"""Impact-parameter annuli and scoring shells of the gnp geometry (Thomas et al. 2025, §2.3).
 
 Annuli (eq. 10): ``b_0 = 0`` and ``b_j = b_np · 10^((j−1)/k_b)`` for ``j = 1..n_b``, with the
 first annulus matched to the nanoparticle radius ``b_np`` (50 nm) and ``k_b`` (10) annuli per

@@ -1,7 +1,7 @@
 """Associated Volume Clustering (AVC) of one history's ionizations into F_k cluster counts.
 
 Model (Kellerer 1985; Chmelevsky & Kellerer 1977; Famulari et al. 2017, as used by Thomas et
-al. 2024 and seed 000 §2.3.1). A target is a sphere of radius ``a`` (diameter ``2a``, the
+al. 2024 and Thomas et al. (2025), §2.3.1). A target is a sphere of radius ``a`` (diameter ``2a``, the
 "10 base-pair" DNA-segment scale of a few nm). The set of target centres whose sphere contains
 ionization ``x_i`` is the ball ``B(x_i, a)`` — its *associated volume*. The number of target
 positions (in units of the target volume V_s) with at least ``k`` ionizations,

@@ -1,9 +1,9 @@
-"""The ``[gnp]`` job table (defaults = seed 000's settings)."""
+"""The ``[gnp]`` job table (defaults = the settings of Thomas et al. (2025))."""
 from __future__ import annotations
 
 import dataclasses
 
-from hpcmc.config import option
+from hpcmc.schema import option
 
 __all__ = ["GeometryConfig", "SourceConfig", "ScoringConfig", "PhysicsConfig", "OptimizerConfig", "ComparisonConfig",
            "GnpConfig"]
@@ -11,7 +11,7 @@ __all__ = ["GeometryConfig", "SourceConfig", "ScoringConfig", "PhysicsConfig", "
 
 @dataclasses.dataclass(frozen=True)
 class GeometryConfig:
-    """World, nanoparticle and electron-tracking region (seed 000 §2.3, Fig. 1)."""
+    """World, nanoparticle and electron-tracking region (Thomas et al. 2025, §2.3, Fig. 1)."""
 
     world_length_um: float = option(220.0, doc="length of the cylindrical water world", unit="um", gt=0)
     world_radius_um: float = option(100.0, doc="radius of the water world", unit="um", gt=0)
@@ -66,12 +66,12 @@ class PhysicsConfig:
 
     water_ionization: str = option(
         "dielectric", doc="ionization model of the valence shells: dielectric (Geant4-DNA option-4 class, as the paper) "
-                          "or beb (relativistic BEB of PHYSICS.md)", choices=("dielectric", "beb"))
+                          "or beb (relativistic BEB, Kim, Santos & Parente 2000)", choices=("dielectric", "beb"))
 
 
 @dataclasses.dataclass(frozen=True)
 class OptimizerConfig:
-    """The active-learning loop (seed 000 §2.2)."""
+    """The active-learning loop (Thomas et al. 2025, §2.2)."""
 
     lam: float = option(0.08, doc="lambda of eq. 8 (regularisation weight)", ge=0)
     alpha: float = option(0.5, doc="damping of eq. 9, q = alpha q_opt + (1 - alpha) q_prev", gt=0, le=1)
@@ -87,7 +87,7 @@ class OptimizerConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ComparisonConfig:
-    """The final run: optimised q against the analog q = p at equal N (seed 000 §3, Fig. 4)."""
+    """The final run: optimised q against the analog q = p at equal N (Thomas et al. 2025, §3, Fig. 4)."""
 
     enabled: bool = option(True, doc="run the comparison after the optimisation")
     n_primaries: int = option(100_000_000, doc="primaries of each comparison run (the paper: 1e8..1e9)", ge=1)

@@ -1,4 +1,4 @@
-"""The importance-sampling estimator, importance scores and the loss of seed 000 (§2.2).
+"""The importance-sampling estimator, importance scores and the loss of Thomas et al. (2025) (§2.2).
 
 Notation: shells i = 0..n_r−1, annuli j = 0..n_b−1. The Monte Carlo gives, for each annulus,
 the per-primary mean ⟨g⟩_{ij} of the F4 cluster dose in shell i from primaries started

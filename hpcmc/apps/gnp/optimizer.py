@@ -1,4 +1,4 @@
-"""Active optimisation of the importance distribution over annuli (seed 000 §2.2.2, Fig. 3).
+"""Active optimisation of the importance distribution over annuli (Thomas et al. 2025, §2.2.2, Fig. 3).
 
 One iteration k:
 
@@ -105,11 +105,11 @@ def _theta_from_q(q: np.ndarray, theta_min: float) -> np.ndarray:
 
 def make_sampler(kind: str, seed: int):
     """Optuna's GPSampler (needs PyTorch) or TPESampler; falls back to TPE with a warning."""
-    import optuna
+    import optuna  # slow import: only the master's optimiser needs it, not the transport ranks
 
     if kind == "gp":
         try:
-            import torch  # noqa: F401
+            import torch  # noqa: F401 - optional (the gp extra): only probed, Optuna imports it
         except ImportError:
             warnings.warn(
                 "PyTorch is not installed, so Optuna's GPSampler cannot run; using TPESampler "
@@ -128,7 +128,7 @@ def make_sampler(kind: str, seed: int):
 def optimize_q(q_target: np.ndarray, q_previous: np.ndarray, edges: np.ndarray, settings: OptimizerSettings,
                iteration: int) -> tuple[np.ndarray, tuple[float, float, float], str]:
     """Minimise eq. 8 over q' with Optuna; return ``(q_opt, (L, L_W1, L_reg), sampler_used)``."""
-    import optuna
+    import optuna  # slow import: only the master's optimiser needs it, not the transport ranks
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     n_b = q_target.size

@@ -1,4 +1,4 @@
-"""Figures of a gnp results file, after seed 000's Figs. 4–8."""
+"""Figures of a gnp results file, after Thomas et al. (2025), Figs. 4–8."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,10 +11,10 @@ __all__ = ["plot_gnp"]
 
 
 def _plt():
-    import matplotlib
+    import matplotlib  # heavy optional dependency: only when a plot is drawn
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after use("Agg"): no display needed
 
     return plt
 
@@ -61,7 +61,7 @@ def _fig4a(h5, out: Path, plt) -> Path | None:
     axr.set_ylabel(r"$\sigma/\mu$")
     axr.set_xlabel("distance from the NP centre r  [nm]")
     fig.suptitle(f"F{int(h5['gnp'].attrs['cluster_min_size'])} cluster dose around a "
-                 f"{h5['gnp'].attrs['np_material']} NP (cf. seed 000 Fig. 4a)")
+                 f"{h5['gnp'].attrs['np_material']} NP (cf. Thomas et al. (2025), Fig. 4a)")
     fig.tight_layout()
     path = out / "gnp_fig4a_cluster_dose.png"
     fig.savefig(path, dpi=120)
@@ -92,7 +92,7 @@ def _fig4b_5(h5, out: Path, plt) -> list[Path]:
     ax.set_xlabel("impact parameter b  [nm] (annulus 0 drawn from b₁/3)")
     ax.set_ylabel("probability mass per annulus")
     ax.legend()
-    ax.set_title("importance distribution (cf. seed 000 Fig. 4b)")
+    ax.set_title("importance distribution (cf. Thomas et al. (2025), Fig. 4b)")
     fig.tight_layout()
     paths.append(out / "gnp_fig4b_q_vs_p.png")
     fig.savefig(paths[-1], dpi=120)
@@ -103,7 +103,7 @@ def _fig4b_5(h5, out: Path, plt) -> list[Path]:
     ax.set_yscale("log")
     ax.set_xlabel("impact parameter b  [nm]")
     ax.set_ylabel(r"$q_j/p_j$  (primaries per area relative to uniform)")
-    ax.set_title(f"q/p (cf. seed 000 Fig. 5): annulus 0 = {q[0] / p[0]:.3g}, annulus 1 = {q[1] / p[1]:.3g}")
+    ax.set_title(f"q/p (cf. Thomas et al. (2025), Fig. 5): annulus 0 = {q[0] / p[0]:.3g}, annulus 1 = {q[1] / p[1]:.3g}")
     fig.tight_layout()
     paths.append(out / "gnp_fig5_q_over_p.png")
     fig.savefig(paths[-1], dpi=120)
@@ -127,7 +127,7 @@ def _fig6(h5, out: Path, plt) -> Path | None:
     ax2.set_xlabel("annulus j")
     ax2.set_ylabel("iteration k (0 = initial)")
     fig.colorbar(im, ax=ax2, label="CDF")
-    fig.suptitle("CDFs of the importance distribution over iterations (cf. seed 000 Fig. 6)")
+    fig.suptitle("CDFs of the importance distribution over iterations (cf. Thomas et al. (2025), Fig. 6)")
     fig.tight_layout()
     path = out / "gnp_fig6_cdf_heatmap.png"
     fig.savefig(path, dpi=120)
@@ -151,7 +151,7 @@ def _fig7(h5, out: Path, plt) -> Path | None:
     ax.set_xlabel("annulus j")
     ax.set_ylabel("normalised importance score u_j")
     ax.legend(fontsize=8)
-    ax.set_title("importance scores (cf. seed 000 Fig. 7)")
+    ax.set_title("importance scores (cf. Thomas et al. (2025), Fig. 7)")
     fig.tight_layout()
     path = out / "gnp_fig7_importance_scores.png"
     fig.savefig(path, dpi=120)
@@ -181,7 +181,7 @@ def _fig8(h5, out: Path, plt) -> Path | None:
     axes[2].set_ylabel("loss at the optimum")
     for ax in axes:
         ax.set_xlabel("iteration k")
-    fig.suptitle("optimisation metrics (cf. seed 000 Fig. 8)")
+    fig.suptitle("optimisation metrics (cf. Thomas et al. (2025), Fig. 8)")
     fig.tight_layout()
     path = out / "gnp_fig8_metrics.png"
     fig.savefig(path, dpi=120)

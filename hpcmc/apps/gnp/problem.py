@@ -1,10 +1,20 @@
 """The gnp transport problem: tables built once per rank, chunks run by the numba kernel."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from hpcmc.apps.gnp.binning import shell_edges_nm, shell_masses_kg
 from hpcmc.apps.gnp.transport import ELECTRON_FULL, ION_FULL, OK, PHOTON_FULL, STACK_FULL, N_LEDGER, gnp_chunk
+from hpcmc.physics import electron_water as ew
+from hpcmc.physics.electron_gold import gold_electron_tables
+from hpcmc.physics.geometry import make_gnp_world
+from hpcmc.physics.photon_data import load_photon_data
+from hpcmc.physics.relaxation import build_relaxation_tables, new_vacancy_stack
+from hpcmc.physics.spectrum import spectrum_from_file, tube_spectrum
+from hpcmc.physics.water_range import RANGE_MARGIN, csda_range_table
+from hpcmc.physics.water_xs import water_tables
 from hpcmc.runtime.problem import Problem
 from hpcmc.runtime.rng import stream_key
 from hpcmc.runtime.tally import TallySpec
@@ -18,10 +28,6 @@ _MAX_BUFFER_ROWS = 1 << 26
 
 def load_spectrum(src, job_dir: str = "."):
     """The source spectrum of a ``[gnp.source]`` table (spekpy or a user file)."""
-    from pathlib import Path
-
-    from hpcmc.physics.spectrum import spectrum_from_file, tube_spectrum
-
     if src.spectrum_file:
         path = Path(src.spectrum_file)
         if not path.is_absolute():
@@ -36,16 +42,6 @@ class GnpProblem(Problem):
     app = "gnp"
 
     def __init__(self, job):
-        from pathlib import Path
-
-        from hpcmc.physics import electron_water as ew
-        from hpcmc.physics.electron_gold import gold_electron_tables
-        from hpcmc.physics.geometry import make_gnp_world
-        from hpcmc.physics.photon_data import load_photon_data
-        from hpcmc.physics.relaxation import build_relaxation_tables, new_vacancy_stack
-        from hpcmc.physics.water_range import RANGE_MARGIN, csda_range_table
-        from hpcmc.physics.water_xs import water_tables
-
         cfg = job.app
         geo, sc = cfg.geometry, cfg.scoring
         self.cfg = cfg

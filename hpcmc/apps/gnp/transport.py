@@ -18,7 +18,7 @@ spectrum (stream ``"source"``). Then, within the history:
 4. ionizations in water are recorded: each electron-impact ionization, and each electron set
    free in water by a photon interaction (photoabsorption or incoherent scattering) or by the
    non-radiative decay of a vacancy in a water molecule — one ionization at its emission
-   point (seed 000 §2.3.1); no ionization is scored in gold;
+   point (Thomas et al. 2025, §2.3.1); no ionization is scored in gold;
 5. at the end of the history the ionizations are clustered (AVC, stream ``"cluster"``) and the
    history scores, per shell i, ``F_k clusters / m_i`` [1/kg] and ``ionizations / m_i``
    [1/kg], with m_i the water mass of the shell.

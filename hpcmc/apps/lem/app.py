@@ -30,7 +30,8 @@ import numpy as np
 from hpcmc.apps.base import App, RunContext
 from hpcmc.apps.lem import model as lem_model
 from hpcmc.apps.lem import photon
-from hpcmc.config import option
+from hpcmc.apps.lem.plots import plot_lem
+from hpcmc.schema import option
 
 __all__ = [
     "BeamConfig",
@@ -200,7 +201,7 @@ def make_spectrum(beam: BeamConfig, base_dir: Optional[Path] = None) -> photon.S
 
 def _energy_grid(cfg: EnergyCurveConfig) -> np.ndarray:
     """Log grid plus points 1 eV either side of the gold K and L1–L3 edges inside the range  [keV]."""
-    import xraylib
+    import xraylib  # only the energy grid needs it (the study itself does not)
 
     grid = np.geomspace(cfg.emin_keV, cfg.emax_keV, cfg.points)
     edges = [xraylib.EdgeEnergy(photon.GOLD_Z, s) for s in (xraylib.K_SHELL, xraylib.L1_SHELL,
@@ -395,8 +396,6 @@ class LemApp(App):
         run_study(job.app, ctx.results.group("lem"), ctx.log, base_dir)
 
     def plot(self, results_path: str, outdir: str) -> list[str]:
-        from hpcmc.apps.lem.plots import plot_lem
-
         return plot_lem(results_path, outdir)
 
 

@@ -145,7 +145,7 @@ def tube_spectrum(kvp: float, anode_angle_deg: float = 12.0, filters: Sequence[t
         Energy bin width  [keV].
     label : str
     """
-    import spekpy
+    import spekpy  # slow import (about a second): only when a spectrum is built
 
     spek = spekpy.Spek(kvp=float(kvp), th=float(anode_angle_deg), dk=float(dk_keV))
     if filters:
@@ -194,7 +194,7 @@ def read_spectrum(path: str | Path, energy_unit: str = "MeV", label: str = "") -
 
 @functools.lru_cache(maxsize=None)
 def _photo_scalar(energy_keV: float) -> float:
-    import xraylib
+    import xraylib  # only the functions that evaluate cross sections need it
 
     if energy_keV <= _PHOTO_TABLE_MAX_KEV:
         return xraylib.CS_Photo(GOLD_Z, energy_keV)
@@ -228,7 +228,7 @@ def _mu_en_table(medium: str) -> tuple[np.ndarray, np.ndarray]:
     """
     if medium not in MEDIA:
         raise ValueError(f"medium must be one of {', '.join(MEDIA)}, got {medium!r}")
-    from spekpy import DataTables
+    from spekpy import DataTables  # slow import: only for SpekPy's attenuation data
 
     cls, attr = {"water": (DataTables.MuEnWaterData, "muen_over_rho_water_coefficients"),
                  "air": (DataTables.MuEnAirData, "muen_over_rho_air_coefficients")}[medium]
@@ -282,7 +282,7 @@ def ionisations_per_gray(spectrum: Spectrum, medium: str = "water") -> float:
     medium : {"water", "air"}
         Medium in which the dose is defined (see :func:`medium_mu_en_cm2_g`).
     """
-    import xraylib
+    import xraylib  # only the functions that evaluate cross sections need it
 
     rho_au = xraylib.ElementDensity(GOLD_Z)  # g/cm³
     per_gram = _ionisations_per_gram_gold(spectrum, medium)  # g⁻¹ Gy⁻¹
@@ -307,7 +307,7 @@ def kc_shape_per_keV(spectrum: Spectrum, medium: str = "water") -> float:
 
 def _kc_per_eps_v(spectrum: Spectrum, medium: str) -> float:
     """K_c per unit ``ε V`` [mM⁻¹ per Gy µm³] (eq. 18 with the unit conversions)."""
-    import xraylib
+    import xraylib  # only the functions that evaluate cross sections need it
 
     molar_mass = xraylib.AtomicWeight(GOLD_Z)  # g/mol
     # ΔD/D0 = ε · (ionisations per Gy per gram) · m_Au,  m_Au = c · 1e-6 mol/cm³/mM · M · V

@@ -22,10 +22,10 @@ _LABELS = {"variance": "variance-only (eq. 33)", "mixed": "mixed term (eq. 35)",
 
 
 def _pyplot():
-    import matplotlib
+    import matplotlib  # heavy optional dependency: only when a plot is drawn
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after use("Agg"): no display needed
 
     return plt
 

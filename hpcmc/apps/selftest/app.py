@@ -8,11 +8,11 @@ import numpy as np
 
 from hpcmc.apps.base import App, RunContext
 from hpcmc.apps.selftest.kernel import slab_chunk
-from hpcmc.config import option
 from hpcmc.runtime.problem import Problem
 from hpcmc.runtime.rng import stream_key
 from hpcmc.runtime.tally import TallySpec
 from hpcmc.runtime.task import Task
+from hpcmc.schema import option
 
 __all__ = ["SelftestConfig", "SelftestProblem", "SelftestApp", "APP", "expected"]
 
