@@ -5,11 +5,19 @@ generated ``slurm.conf`` in a directory of its own: its own munge key and socket
 ports, its own spool and state directories, so it disturbs no SLURM or munge already on the
 machine. Clients find it through ``SLURM_CONF`` (:meth:`LocalSlurm.env`). The node declares
 4 CPUs (``SlurmdParameters=config_overrides``) so a 3-rank job fits on a 2-core machine.
-:meth:`LocalSlurm.stop` ends exactly the daemons it started.
+:meth:`LocalSlurm.stop` cancels the jobs still in the queue, then ends exactly the daemons it
+started.
+
+Job ids start at a random ``FirstJobId``: a fresh ``slurmctld`` would otherwise number its jobs
+1, 2, 3... again, and MPI libraries key their shared-memory segments by the PMI job id
+(``PMI_JOBID=<job>.<step>``), so a rank of a new job could attach to a segment that a
+cancelled job of an earlier test cluster left in ``/dev/shm`` and wait in ``MPI_Init`` forever
+(seen with the MPICH wheel under ``srun --mpi=pmi2``). On a real cluster job ids do not repeat.
 """
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -70,6 +78,7 @@ class LocalSlurm:
         key.chmod(0o400)
         self.conf.write_text(f"""\
 ClusterName=hpcmctest
+FirstJobId={random.randrange(1_000_000, 60_000_000)}
 SlurmctldHost={self.host}(127.0.0.1)
 SlurmctldPort={_free_port()}
 SlurmdPort={_free_port()}
@@ -162,8 +171,25 @@ PartitionName=test Nodes={self.host} Default=YES MaxTime=60 State=UP
                               env=self.env(), timeout=30)
         return proc.stdout.strip() not in ("", "COMPLETED", "CANCELLED", "FAILED", "TIMEOUT")
 
+    def cancel_all(self, timeout_s: float = 60.0) -> None:
+        """Cancel every job of this cluster and wait until the queue is empty."""
+        if self._procs.get("slurmctld") is None or self._procs["slurmctld"].poll() is not None:
+            return
+        subprocess.run([_which("scancel"), "--user", str(os.getuid())], env=self.env(), timeout=60)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            proc = subprocess.run([_which("squeue"), "-h", "-o", "%i"], capture_output=True, text=True,
+                                  env=self.env(), timeout=30)
+            if proc.returncode != 0 or not proc.stdout.strip():
+                return
+            time.sleep(0.5)
+
     def stop(self) -> None:
-        """End the daemons this object started (slurmd, slurmctld, munged), nothing else."""
+        """Cancel the cluster's jobs, then end the daemons this object started, nothing else."""
+        try:
+            self.cancel_all()
+        except (OSError, subprocess.SubprocessError):
+            pass
         for name in ("slurmd", "slurmctld", "munged"):
             proc = self._procs.pop(name, None)
             if proc is None or proc.poll() is not None:

@@ -75,7 +75,7 @@ def test_one_node_script_runs_under_slurm(slurm, mpi, tmp_path):
     run_hpcmc(["run", job, "-o", reference], n_ranks=2)
     work = tmp_path / "work"
     work.mkdir()
-    proc = slurm.sbatch(["--chdir", work, "--nodes=1", "--ntasks-per-node=3", "--time=10",
+    proc = slurm.sbatch(["--chdir", work, "--nodes=1", "--ntasks-per-node=3", "--time=5",
                          f"--output={work}/hpcmc-%j.log", SCRIPT, job], env=_job_env(mpi, tmp_path))
     job_id = proc.stdout.strip().split(";")[0]
     log = _log(work, job_id)
@@ -92,7 +92,7 @@ def test_cancelled_job_continues_when_submitted_again(slurm, tmp_path):
                     extra="checkpoint_interval_s = 0.2", work_per_history=4000, cost_decades=0.5)
     work = tmp_path / "work"
     work.mkdir()
-    args = ["--chdir", work, "--nodes=1", "--ntasks-per-node=3", "--time=10", f"--output={work}/hpcmc-%j.log",
+    args = ["--chdir", work, "--nodes=1", "--ntasks-per-node=3", "--time=5", f"--output={work}/hpcmc-%j.log",
             SCRIPT, job]
     env = _job_env(mpi, tmp_path)
     first = slurm.submit(args, env)
