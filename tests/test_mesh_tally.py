@@ -19,7 +19,7 @@ from hpcmc.apps.selftest.kernel import mesh_history
 from hpcmc.io.results import ResultsWriter, read_tally
 from hpcmc.io.statepoint import read_statepoint, write_statepoint
 from hpcmc.runtime.comm import SerialComm
-from hpcmc.runtime.mesh_tally import MeshTally, cfx_add, cfx_merge_row, cfx_to_float, mesh_begin_history, mesh_score
+from hpcmc.runtime.mesh_tally import _MAX_HISTORY_ID, MeshTally, cfx_add, cfx_merge_row, cfx_to_float, mesh_begin_history, mesh_score
 from hpcmc.runtime.rng import stream_key
 from hpcmc.runtime.scheduler import Master
 from hpcmc.runtime.tally import Tally, TallySpec, fx_add_at, make_tallies
@@ -196,6 +196,7 @@ def _mesh_results(path):
 
 
 @pytest.mark.mpi
+@pytest.mark.slow
 def test_mesh_tally_bitwise_identical_for_1_to_4_ranks_and_equal_to_the_reference(tmp_path):
     n = 30_000
     ref = reference(7, n)
@@ -210,3 +211,17 @@ def test_mesh_tally_bitwise_identical_for_1_to_4_ranks_and_equal_to_the_referenc
         assert int(got["n"]) == n, f"{n_ranks} ranks: histories lost or counted twice"
         for key in ("sum", "sum_sq", "mean", "std"):
             assert np.array_equal(got[key], ref[key]), f"{n_ranks} ranks, chunk {chunk}: {key} differs"
+
+
+def test_history_ids_restart_after_a_flush_without_mixing_histories():
+    t = MeshTally(TallySpec("dose", (4,), kind="mesh"))
+    m = t.kernel_args()
+    m[3][1] = _MAX_HISTORY_ID - 1  # the next history takes the last id, the one after wraps
+    for deposits in ([(0, 1.0), (0, 1.0), (2, 0.5)], [(0, 3.0)], [(0, 0.25), (2, 0.5)]):
+        mesh_begin_history(m)
+        for v, x in deposits:
+            mesh_score(m, v, x)
+    t.n = 3
+    r = t.result()
+    assert r.sum.tolist() == [5.25, 0.0, 1.0, 0.0]
+    assert r.sum_sq.tolist() == [4.0 + 9.0 + 0.0625, 0.0, 0.5, 0.0]

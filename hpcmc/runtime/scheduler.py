@@ -49,7 +49,7 @@ from hpcmc.runtime.tally import (
 )
 from hpcmc.runtime.task import Chunk, Task, TaskResult, cut_chunks
 
-__all__ = ["Master", "worker_loop", "run_chunk_into"]
+__all__ = ["Master", "worker_loop", "run_chunk_into", "worker_reduce_round"]
 
 TAG_TASK = 11
 TAG_REQUEST = 12
@@ -303,17 +303,28 @@ def _worker_loop(comm, problem: Problem) -> None:
                 last_n = payload.n
             elif tag == TAG_ROUND_END:
                 # Every chunk this worker was given is done (replies arrive in order).
-                buf = pack_all(tallies)
-                wait_request(comm.Ireduce(buf, None, op=MPI.SUM, root=0))
-                for k, name in enumerate(mesh_names(tallies)):
-                    tallies[name].send_round(comm, 0, TAG_MESH + k)
-                for t in tallies.values():
-                    t.zero()
+                worker_reduce_round(comm, tallies)
                 if payload:  # final round of the task
                     break
                 last_n = None  # the master deals the next round's first chunk
             else:
                 raise RuntimeError(f"worker expected a chunk or round end, got tag {tag}")
+
+
+def worker_reduce_round(comm, tallies: dict) -> None:
+    """A worker's side of the round-end reduction (:meth:`Master._reduce_round`), then zero.
+
+    The dense sums (and every tally's ``n``) go in one integer ``Ireduce``; each mesh tally then
+    sends the voxels it touched (``TAG_MESH + k``, name order).
+    """
+    from mpi4py import MPI
+
+    buf = pack_all(tallies)
+    wait_request(comm.Ireduce(buf, None, op=MPI.SUM, root=0))
+    for k, name in enumerate(mesh_names(tallies)):
+        tallies[name].send_round(comm, 0, TAG_MESH + k)
+    for t in tallies.values():
+        t.zero()
 
 
 def _report_failure(comm, exc: BaseException) -> None:
