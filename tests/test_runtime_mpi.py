@@ -15,6 +15,8 @@ import pytest
 
 from conftest import hpcmc_env, mpiexec, run_hpcmc, write_job
 
+pytestmark = pytest.mark.mpi
+
 
 def _tallies(path):
     with h5py.File(path, "r") as h5:
@@ -76,8 +78,9 @@ def test_bad_job_exits_2_on_every_rank_with_the_key(tmp_path):
 
 
 def test_killed_run_resumes_to_the_uninterrupted_answer(tmp_path):
+    # with a mesh tally too: its compact sums travel through the statepoint
     job = write_job(tmp_path / "long.toml", n_histories=300_000, chunk_size=2_000,
-                    extra="checkpoint_interval_s = 0.2", work_per_history=4000, cost_decades=0.5)
+                    extra="checkpoint_interval_s = 0.2", work_per_history=4000, cost_decades=0.5, mesh_n=32)
     out = tmp_path / "killed.h5"
     sp = tmp_path / "killed.h5.statepoint.h5"
     cmd = [mpiexec(), "-n", "3", sys.executable, "-m", "hpcmc", "run", str(job), "-o", str(out)]
@@ -95,6 +98,8 @@ def test_killed_run_resumes_to_the_uninterrupted_answer(tmp_path):
     with h5py.File(sp, "r") as h5:
         done = int(h5["statepoint"].attrs["histories_done"])
     assert 0 < done < 300_000
+    with h5py.File(sp, "r") as h5:
+        assert h5["statepoint/mesh/mesh/sum"].shape == (32**3, 4)
     # without --resume the run refuses to discard the statepoint
     refused = run_hpcmc(["run", job, "-o", out], n_ranks=None, check=False)
     assert refused.returncode == 2 and "--resume" in refused.stderr
@@ -103,7 +108,9 @@ def test_killed_run_resumes_to_the_uninterrupted_answer(tmp_path):
     assert not sp.exists()
     fresh = tmp_path / "fresh.h5"
     run_hpcmc(["run", job, "-o", fresh], n_ranks=2)
-    _assert_bitwise_equal(_tallies(out)[0], _tallies(fresh)[0])
+    resumed_tallies, fresh_tallies = _tallies(out)[0], _tallies(fresh)[0]
+    assert "mesh" in fresh_tallies and np.count_nonzero(fresh_tallies["mesh"][0]) > 10_000
+    _assert_bitwise_equal(resumed_tallies, fresh_tallies)
 
 
 def test_master_does_not_burn_a_core(tmp_path):

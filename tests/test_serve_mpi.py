@@ -11,6 +11,8 @@ import pytest
 from conftest import hpcmc_env, mpiexec, run_hpcmc, write_job
 from hpcmc.gateway import Client, GatewayError
 
+pytestmark = pytest.mark.mpi
+
 
 def _free_port() -> int:
     with socket.socket() as s:

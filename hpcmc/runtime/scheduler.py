@@ -15,7 +15,10 @@ workers; alone, it runs them itself):
    ``Ireduce`` (fixed-point limbs, :mod:`hpcmc.runtime.tally`), so the result does not depend on
    which rank ran which chunk. Mesh tallies (:mod:`hpcmc.runtime.mesh_tally`) then follow, one
    tally after the other in name order (tag ``TAG_MESH + k``): each worker sends the voxels it
-   touched in the round as blocks, and the master adds them with exact integer carries. The master adds the round to its running sums and may write a
+   touched in the round as blocks, and the master adds them with exact integer carries. A
+   worker's ``Ireduce`` may complete before the master joins, so its blocks may arrive while
+   the master still serves requests: the dispatch loop probes only ``TAG_REQUEST`` and
+   ``TAG_ERROR``. The master adds the round to its running sums and may write a
    statepoint: every history before the first unissued chunk is then complete. A non-root
    rank's ``Ireduce`` may complete before the root has joined, so a worker must not ask for
    more work after a round: the master deals each worker its first chunk of the next round.
@@ -238,7 +241,9 @@ class Master:
                 for w in released:
                     answer(w)
                 continue
-            status = wait_message(comm, MPI.ANY_SOURCE, MPI.ANY_TAG)
+            # Only requests and errors: a worker whose round-end Ireduce completed early may
+            # already have sent its mesh-tally blocks (TAG_MESH + k), which _reduce_round takes.
+            status = wait_message(comm, MPI.ANY_SOURCE, (TAG_REQUEST, TAG_ERROR))
             source, tag = status.Get_source(), status.Get_tag()
             payload = comm.recv(source=source, tag=tag)
             if tag == TAG_ERROR:
