@@ -172,7 +172,7 @@ def _mesh_reduce_rank(n_touched: int, repeats: int = 3) -> None:
     master = Master(comm, None) if comm.rank == 0 and comm.size > 1 else None
     for _ in range(repeats):
         if comm.rank > 0 or comm.size == 1:
-            voxels = rng.permutation(n_vox)[:n_touched].astype(np.int64) if n_touched < n_vox else np.arange(n_vox)
+            voxels = rng.permutation(n_vox)[:n_touched].astype(np.int64)  # first-touch order random
             _touch(mesh.kernel_args(), voxels, 2)
             mesh.n += 2
         comm.Barrier()
