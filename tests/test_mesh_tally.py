@@ -22,7 +22,7 @@ from hpcmc.runtime.comm import SerialComm
 from hpcmc.runtime.mesh_tally import _MAX_HISTORY_ID, MeshTally, cfx_add, cfx_merge_row, cfx_to_float, mesh_begin_history, mesh_score
 from hpcmc.runtime.rng import stream_key
 from hpcmc.runtime.scheduler import Master
-from hpcmc.runtime.tally import Tally, TallySpec, fx_add_at, make_tallies
+from hpcmc.runtime.tally import Tally, TallySpec, fx_add_at, make_tallies, raise_score_error, score_history_at
 from hpcmc.runtime.task import Task
 
 MESH_N = 48  # 110 592 voxels
@@ -105,6 +105,10 @@ def test_overflow_raises_naming_the_tally_and_the_value():
     d.sum_limbs[1, 2] = 2**31  # a running sum of 2**55
     with pytest.raises(OverflowError, match=r"tally 'counts': sum of bin 1 is 3.60288e\+16, outside .*±2\*\*55"):
         d.normalize()
+    hist, touched, error = np.array([0.0, 2.0**30]), np.array([1]), np.zeros(2)
+    status = score_history_at(d.sum_limbs, d.sum_sq_limbs, hist, touched, 1, -40, error)  # (2**30)**2 > 2**54
+    with pytest.raises(OverflowError, match=r"tally 'counts': score 1073741824.0 in bin 1 .*2\*\*54"):
+        raise_score_error(d.spec, status, error)
 
 
 def reference(seed, n_histories, mesh_n=MESH_N, k=K):

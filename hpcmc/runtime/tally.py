@@ -70,6 +70,8 @@ __all__ = [
     "limbs_to_float",
     "float_to_limbs",
     "fx_add_at",
+    "score_history_at",
+    "raise_score_error",
     "fx_range_exp",
     "check_precision",
     "make_tallies",
@@ -90,7 +92,6 @@ TALLY_KINDS = ("dense", "mesh")
 DEFAULT_PRECISION = {"dense": (N_LIMBS, LSB_EXP), "mesh": (4, -64)}
 
 _MASK = np.int64(0xFFFFFFFF)
-_TOTAL_BITS = LIMB_BITS * N_LIMBS
 
 
 FX_OK = 0
@@ -153,8 +154,12 @@ def fx_add_at(acc, x, lsb_exp):
 def fx_add(acc, x):
     """Add ``x`` to an accumulator of the default precision (int64[N_LIMBS], ``2**LSB_EXP``).
 
-    See :func:`fx_add_at`; raises ``OverflowError`` (with the value) instead of a status.
+    See :func:`fx_add_at`; raises ``OverflowError`` (with the value) instead of a status. For
+    a tally of another precision use :func:`fx_add_at` with its ``lsb_exp`` (or
+    :func:`score_history_at`).
     """
+    if acc.shape[0] != N_LIMBS:
+        raise ValueError("fx_add takes default-precision accumulators (N_LIMBS limbs); use fx_add_at")
     status = fx_add_at(acc, x, LSB_EXP)
     if status == FX_NOT_FINITE:
         raise OverflowError("tally score is not finite:", x)
@@ -232,6 +237,49 @@ def score_history(sum_limbs, sum_sq_limbs, hist, touched, n_touched):
             fx_add(sum_limbs[i], x)
             fx_add(sum_sq_limbs[i], x * x)
             hist[i] = 0.0
+
+
+@nb.njit(cache=True)
+def score_history_at(sum_limbs, sum_sq_limbs, hist, touched, n_touched, lsb_exp, error):
+    """:func:`score_history` for any precision: returns a status instead of raising.
+
+    Adds ``x`` and ``x²`` (quantum ``2**lsb_exp``) of each touched bin and clears the scratch.
+    On the first failure (``FX_OUT_OF_RANGE``/``FX_NOT_FINITE``) it stops and sets
+    ``error = [bin, x]``; the caller raises, naming the tally (see :func:`raise_score_error`).
+
+    Parameters
+    ----------
+    sum_limbs, sum_sq_limbs : int64[n_bins, L]
+    hist : float64[n_bins]
+    touched : int64[:]
+    n_touched : int
+    lsb_exp : int
+    error : float64[2]
+        Out: failing bin and value.
+    """
+    for k in range(n_touched):
+        i = touched[k]
+        x = hist[i]
+        if x != 0.0:
+            status = fx_add_at(sum_limbs[i], x, lsb_exp)
+            if status == FX_OK:
+                status = fx_add_at(sum_sq_limbs[i], x * x, lsb_exp)
+            if status != FX_OK:
+                error[0] = i
+                error[1] = x
+                return status
+            hist[i] = 0.0
+    return FX_OK
+
+
+def raise_score_error(spec, status: int, error) -> None:
+    """Raise ``OverflowError`` naming the tally, the bin and the value of a failed score."""
+    if status == FX_OK:
+        return
+    what = "is not finite" if status == FX_NOT_FINITE else (
+        f"(or its square) is outside the fixed-point range of a score, |x| < 2**{spec.lsb_exp + LIMB_BITS * spec.n_limbs - 2} "
+        f"(n_limbs={spec.n_limbs}, lsb_exp={spec.lsb_exp}); choose more limbs or a larger lsb_exp")
+    raise OverflowError(f"tally {spec.name!r}: score {float(error[1])!r} in bin {int(error[0])} {what}")
 
 
 def limbs_to_float(limbs: np.ndarray, lsb_exp: int = LSB_EXP) -> np.ndarray:
