@@ -594,14 +594,19 @@ class MeshTally:
         s1 = s1.reshape(shape)
         s2 = s2.reshape(shape)
         if self.spec.scale is not None:
-            s1 = s1 * self.spec.scale
-            s2 = s2 * self.spec.scale**2
+            s1 *= self.spec.scale
+            s2 *= self.spec.scale**2
         n = self.n
+        # The dense tally's formula, evaluated in place (the same IEEE operations in the same
+        # order, so the same bits) to keep the master's peak memory low on large grids.
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = s1 / n if n > 0 else np.full(shape, np.nan)
             if n > 1:
-                var = np.maximum(s2 / n - mean * mean, 0.0) / (n - 1)
-                std = np.sqrt(var)
+                std = s2 / n
+                std -= mean * mean
+                np.maximum(std, 0.0, out=std)
+                std /= n - 1
+                np.sqrt(std, out=std)
             else:
                 std = np.full(shape, np.nan)
         return TallyResult(
