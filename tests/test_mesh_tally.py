@@ -233,3 +233,5 @@ def test_history_ids_restart_after_a_flush_without_mixing_histories():
     r = t.result()
     assert r.sum.tolist() == [5.25, 0.0, 1.0, 0.0]
     assert r.sum_sq.tolist() == [4.0 + 9.0 + 0.0625, 0.0, 0.5, 0.0]
+    t.zero()
+    assert not t.sum.any() and not t.sum_sq.any() and not t.kernel_args()[1].any() and t.n_touched == 0

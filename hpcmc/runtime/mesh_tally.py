@@ -495,7 +495,7 @@ class MeshTally:
             else:
                 self._state[1][:] = 0
             ctr[_C_TOUCHED] = 0
-        if not self._only_touched or self._state is None:
+        if not self._only_touched:  # merged or resumed sums: clear them all
             self.sum[:] = 0
             self.sum_sq[:] = 0
         self._only_touched = True
