@@ -32,6 +32,7 @@ def _assert_bitwise_equal(a, b):
         assert a[k][2] == b[k][2]
 
 
+@pytest.mark.slow
 def test_means_bitwise_identical_for_1_to_4_ranks_and_any_chunk_size(tmp_path):
     # history costs spread over two decades, so ranks finish chunks in varying order
     reference = None
