@@ -219,7 +219,7 @@ def cmd_run(args, comm) -> int:
             raise RuntimeError(f"app {job.app_name!r} runs no transport; it cannot simulate tasks")
         resume = None
         if statepoint is not None and statepoint.task == task:
-            resume = (statepoint.histories_done, statepoint.packed_sums)
+            resume = statepoint.resume
         t0 = time.perf_counter()
         result = master.simulate(task, resume)
         writer.add_timing("simulate", time.perf_counter() - t0)

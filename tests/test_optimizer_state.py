@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from hpcmc.runtime.optimizer_state import (
+from hpcmc.io.optimizer_state import (
     IterationStore,
     derive_seed,
     optimizer_state_path,

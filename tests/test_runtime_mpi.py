@@ -32,6 +32,7 @@ def _assert_bitwise_equal(a, b):
         assert a[k][2] == b[k][2]
 
 
+@pytest.mark.slow
 def test_means_bitwise_identical_for_1_to_4_ranks_and_any_chunk_size(tmp_path, mpi):
     # history costs spread over two decades, so ranks finish chunks in varying order
     reference = None
@@ -78,8 +79,9 @@ def test_bad_job_exits_2_on_every_rank_with_the_key(tmp_path, mpi):
 
 
 def test_killed_run_resumes_to_the_uninterrupted_answer(tmp_path, mpi):
+    # with a mesh tally too: its compact sums travel through the statepoint
     job = write_job(tmp_path / "long.toml", n_histories=300_000, chunk_size=2_000,
-                    extra="checkpoint_interval_s = 0.2", work_per_history=4000, cost_decades=0.5)
+                    extra="checkpoint_interval_s = 0.2", work_per_history=4000, cost_decades=0.5, mesh_n=32)
     out = tmp_path / "killed.h5"
     sp = tmp_path / "killed.h5.statepoint.h5"
     proc = mpi.popen(["run", job, "-o", out], 3, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
@@ -96,6 +98,8 @@ def test_killed_run_resumes_to_the_uninterrupted_answer(tmp_path, mpi):
     with h5py.File(sp, "r") as h5:
         done = int(h5["statepoint"].attrs["histories_done"])
     assert 0 < done < 300_000
+    with h5py.File(sp, "r") as h5:
+        assert h5["statepoint/mesh/mesh/sum"].shape == (32**3, 4)
     # without --resume the run refuses to discard the statepoint
     refused = run_hpcmc(["run", job, "-o", out], n_ranks=None, check=False, mpi=mpi)
     assert refused.returncode == 2 and "--resume" in refused.stderr
@@ -104,7 +108,9 @@ def test_killed_run_resumes_to_the_uninterrupted_answer(tmp_path, mpi):
     assert not sp.exists()
     fresh = tmp_path / "fresh.h5"
     run_hpcmc(["run", job, "-o", fresh], n_ranks=2, mpi=mpi)
-    _assert_bitwise_equal(_tallies(out)[0], _tallies(fresh)[0])
+    resumed_tallies, fresh_tallies = _tallies(out)[0], _tallies(fresh)[0]
+    assert "mesh" in fresh_tallies and np.count_nonzero(fresh_tallies["mesh"][0]) > 10_000
+    _assert_bitwise_equal(resumed_tallies, fresh_tallies)
 
 
 def test_master_does_not_burn_a_core(tmp_path, mpi):

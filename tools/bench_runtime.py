@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark of the hpcmc platform (issue 2): prints four figures.
+"""Benchmark of the hpcmc platform (issue 2): prints four figures, and the mesh-tally figures.
 
 1. chunk round-trip overhead: wall time per chunk that is not compute, with one worker and
    chunks of one cheap history (so nearly all of it is the request/reply round trip)  [µs];
@@ -9,7 +9,15 @@
    median < 1 ms on loopback)  [ms];
 4. gateway + dispatch overhead of a simulate request relative to its compute time:
    (client round trip − compute time of the same task in one process) / compute time
-   (target < 2 %).
+   (target < 2 %);
+5. mesh tally (128³ voxels, :mod:`hpcmc.runtime.mesh_tally`): memory per rank in bytes per
+   voxel, summed over the arrays the tally actually allocated (worker: sums + scoring state +
+   message buffer; master: sums + message buffer; target ≤ 64), and the round-end reduction
+   time on 1, 2 and 3 ranks with 10⁴, 10⁵ and all voxels touched per worker (1 rank: the
+   round-end flush only; several: flush, the integer ``Ireduce``, the touched-voxel messages
+   and the master's exact merge, timed on the master from a barrier; min of 3)  [ms].
+
+``--mesh-only`` prints only figure 5.
 
 Run from a checkout with hpcmc installed: ``python tools/bench_runtime.py [--quick]``.
 Uses ``mpiexec`` beside this Python (the ``mpich`` wheel) or on PATH.
@@ -29,6 +37,15 @@ import time
 from pathlib import Path
 
 import h5py
+import numba as nb
+import numpy as np
+
+from hpcmc.runtime.comm import get_world
+from hpcmc.runtime.mesh_tally import mesh_begin_history, mesh_score
+from hpcmc.runtime.scheduler import Master, worker_reduce_round
+from hpcmc.runtime.tally import TallySpec, make_tallies
+
+MESH_EDGE = 128
 
 
 def _mpiexec() -> str:
@@ -133,11 +150,90 @@ def gateway_figures(tmp: Path, n_status: int, n_sim_histories: int) -> tuple[flo
     return statistics.median(lat) * 1e3, (rtt - compute) / compute, rtt, compute
 
 
+@nb.njit(cache=True)
+def _touch(m, voxels, n_histories):
+    """Score ``voxels`` (two deposits each) in ``n_histories`` histories, leaving the last pending."""
+    for h in range(n_histories):
+        mesh_begin_history(m)
+        for k in range(voxels.shape[0]):
+            mesh_score(m, voxels[k], 1.0 + h)
+            mesh_score(m, voxels[k], 0.5)
+
+
+def _mesh_reduce_rank(n_touched: int, repeats: int = 3) -> None:
+    """Under mpiexec: time the round-end reduction of a 128³ mesh tally; rank 0 prints one line."""
+    comm = get_world()
+    spec = TallySpec("dose", (MESH_EDGE,) * 3, kind="mesh")
+    tallies = make_tallies([spec])
+    mesh = tallies["dose"]
+    n_vox = spec.n_bins
+    rng = np.random.default_rng(comm.rank)
+    best = float("inf")
+    master = Master(comm, None) if comm.rank == 0 and comm.size > 1 else None
+    for _ in range(repeats):
+        if comm.rank > 0 or comm.size == 1:
+            voxels = rng.permutation(n_vox)[:n_touched].astype(np.int64)  # first-touch order random
+            _touch(mesh.kernel_args(), voxels, 2)
+            mesh.n += 2
+        comm.Barrier()
+        t0 = time.perf_counter()
+        if comm.size == 1:
+            mesh.flush()
+        elif comm.rank == 0:
+            master._reduce_round(tallies)
+        else:
+            worker_reduce_round(comm, tallies)
+        dt = time.perf_counter() - t0
+        best = min(best, dt)
+        if comm.size == 1:
+            mesh.zero()
+    nbytes = comm.gather(mesh.nbytes(), root=0) if comm.size > 1 else [mesh.nbytes()]
+    if comm.rank == 0:
+        worker_b = max(nbytes[1:]) if comm.size > 1 else nbytes[0]
+        print(f"{comm.size} {n_touched} {best * 1e3:.3f} {nbytes[0] / n_vox:.2f} {worker_b / n_vox:.2f}", flush=True)
+
+
+def mesh_figures(quick: bool) -> list[tuple]:
+    """(ranks, touched voxels per worker, reduction time [ms], master B/voxel, worker B/voxel)."""
+    rows = []
+    n_vox = MESH_EDGE**3
+    touched = (10_000, 100_000, n_vox) if not quick else (10_000, n_vox)
+    for ranks in (1, 2, 3):
+        for t in touched:
+            cmd = [_mpiexec(), "-n", str(ranks), sys.executable, __file__, "--mesh-reduce-rank", str(t)]
+            out = subprocess.run(cmd, check=True, env=_env(), capture_output=True, text=True).stdout.split()
+            rows.append((int(out[0]), int(out[1]), float(out[2]), float(out[3]), float(out[4])))
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="smaller runs (a smoke test of this script)")
+    p.add_argument("--mesh-only", action="store_true", help="print only the mesh-tally figures")
+    p.add_argument("--mesh-reduce-rank", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.mesh_reduce_rank is not None:
+        _mesh_reduce_rank(args.mesh_reduce_rank)
+        return 0
     q = args.quick
+    if not args.mesh_only:
+        _platform_figures(q)
+    _print_mesh(mesh_figures(q))
+    return 0
+
+
+def _print_mesh(rows) -> None:
+    n_vox = MESH_EDGE**3
+    for ranks, t, ms, b_master, b_worker in rows:
+        if ranks == 1:
+            mem = f"{b_worker:6.2f} B/voxel (one rank scores)"
+        else:
+            mem = f"master {b_master:6.2f}, worker {b_worker:6.2f} B/voxel"
+        what = "all" if t == n_vox else f"{t:,}"
+        print(f"mesh {MESH_EDGE}³ round end, {ranks} rank(s), {what:>9s} touched/worker: {ms:9.2f} ms; {mem} (target ≤ 64)")
+
+
+def _platform_figures(q: bool) -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         _run(_job(tmp / "warm.toml", 1000, 100, 1), tmp / "warm.h5", 2)  # warm numba caches
@@ -148,7 +244,6 @@ def main(argv=None) -> int:
         lat, ovh, rtt, comp = gateway_figures(tmp, 200 if q else 2_000, 20_000 if q else 200_000)
         print(f"gateway status latency        : {lat:8.3f} ms median (target < 1 ms)")
         print(f"gateway+dispatch overhead     : {100 * ovh:8.2f} % of compute (RTT {rtt:.3f} s vs compute {comp:.3f} s; target < 2 %)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ bit for bit, as a run that was never interrupted.
 Layout: root attrs as in :mod:`hpcmc.io.results` with ``filetype = "hpcmc-statepoint"``;
 ``/config`` (job text); ``/statepoint`` attrs ``task`` (JSON), ``histories_done``; dataset
 ``/statepoint/packed_sums`` (int64, :func:`hpcmc.runtime.tally.pack_all` order);
+``/statepoint/mesh/<name>/sum`` and ``sum_sq`` (uint32 ``[n_voxels, n_limbs]``, the exact compact
+sums of each mesh tally, :mod:`hpcmc.runtime.mesh_tally`; version 1.1);
 ``/statepoint/app_state`` attrs for a driver's own progress (e.g. an optimizer's iteration).
 Files are written to a temporary name and renamed, so a kill during writing leaves the
 previous statepoint intact.
@@ -24,13 +26,13 @@ import h5py
 import numpy as np
 
 from hpcmc.io.results import FileFormatError, check_file, stamp
-from hpcmc.runtime.tally import pack_all
+from hpcmc.runtime.tally import mesh_names, pack_all
 from hpcmc.runtime.task import Task
 
 __all__ = ["FILETYPE", "VERSION", "Statepoint", "write_statepoint", "read_statepoint", "statepoint_path"]
 
 FILETYPE = "hpcmc-statepoint"
-VERSION = (1, 0)
+VERSION = (1, 1)
 
 
 def statepoint_path(results_path: str) -> str:
@@ -47,6 +49,13 @@ class Statepoint:
     histories_done: int
     packed_sums: np.ndarray
     app_state: dict[str, Any]
+    #: Mesh tally name → ``{"sum": uint32[n, L], "sum_sq": uint32[n, L]}``.
+    mesh_sums: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def resume(self) -> tuple:
+        """The ``resume`` argument of :meth:`hpcmc.runtime.scheduler.Master.simulate`."""
+        return self.histories_done, self.packed_sums, self.mesh_sums
 
 
 def write_statepoint(path: str, job_text: str, app: str, task: Task, histories_done: int, tallies: dict,
@@ -60,6 +69,12 @@ def write_statepoint(path: str, job_text: str, app: str, task: Task, histories_d
         g.attrs["task"] = task.to_json()
         g.attrs["histories_done"] = np.int64(histories_done)
         g["packed_sums"] = pack_all(tallies)
+        for name in mesh_names(tallies):
+            mg = g.require_group("mesh").create_group(name)
+            for key, arr in tallies[name].state_arrays().items():
+                mg.create_dataset(key, data=arr, chunks=True, compression="gzip", compression_opts=1, shuffle=True)
+            mg.attrs["n_limbs"] = tallies[name].spec.n_limbs
+            mg.attrs["lsb_exp"] = tallies[name].spec.lsb_exp
         a = g.create_group("app_state")
         a.attrs["json"] = json.dumps(app_state or {}, sort_keys=True)
     os.replace(tmp, path)
@@ -83,4 +98,5 @@ def read_statepoint(path: str) -> Statepoint:
             histories_done=int(g.attrs["histories_done"]),
             packed_sums=g["packed_sums"][()],
             app_state=json.loads(g["app_state"].attrs["json"]),
+            mesh_sums={name: {key: mg[key][()] for key in ("sum", "sum_sq")} for name, mg in g.get("mesh", {}).items()},
         )

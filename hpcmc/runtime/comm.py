@@ -124,8 +124,12 @@ def wait_message(comm, source, tag, timeout_s: float | None = None, spin_s: floa
     Parameters
     ----------
     comm : mpi4py communicator
-    source, tag : int
-        As for ``Iprobe`` (``MPI.ANY_SOURCE``, ``MPI.ANY_TAG`` allowed).
+    source : int
+        As for ``Iprobe`` (``MPI.ANY_SOURCE`` allowed).
+    tag : int or tuple of int
+        As for ``Iprobe`` (``MPI.ANY_TAG`` allowed), or several tags, probed in turn: messages
+        with other tags stay queued (the master's dispatch loop must not take a worker's
+        round-end mesh-tally messages, which may arrive before the round closes).
     timeout_s : float, optional
         Give up after this many seconds and return ``None``.
     spin_s : float
@@ -135,13 +139,21 @@ def wait_message(comm, source, tag, timeout_s: float | None = None, spin_s: floa
     from mpi4py import MPI  # MPI code paths only: serial runs never import mpi4py
 
     status = MPI.Status()
+    tags = tuple(tag) if isinstance(tag, (tuple, list)) else (tag,)
+
+    def probe() -> bool:
+        for t in tags:
+            if comm.Iprobe(source=source, tag=t, status=status):
+                return True
+        return False
+
     t_spin = time.perf_counter() + spin_s
     while time.perf_counter() < t_spin:
-        if comm.Iprobe(source=source, tag=tag, status=status):
+        if probe():
             return status
     delay = POLL_MIN_S
     t_end = None if timeout_s is None else time.monotonic() + timeout_s
-    while not comm.Iprobe(source=source, tag=tag, status=status):
+    while not probe():
         if t_end is not None and time.monotonic() > t_end:
             return None
         delay = _backoff(delay)

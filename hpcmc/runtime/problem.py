@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from hpcmc.runtime.tally import Tally, TallySpec
+from hpcmc.runtime.tally import MeshTally, Tally, TallySpec
 from hpcmc.runtime.task import Chunk, Task
 
 __all__ = ["Problem"]
@@ -40,9 +40,10 @@ class Problem(abc.ABC):
         return None
 
     @abc.abstractmethod
-    def run_chunk(self, task: Task, state: Any, chunk: Chunk, tallies: dict[str, Tally]) -> None:
+    def run_chunk(self, task: Task, state: Any, chunk: Chunk, tallies: dict[str, Tally | MeshTally]) -> None:
         """Run histories ``[chunk.first, chunk.first + chunk.n)`` and add to ``tallies``.
 
         Implementations call their numba kernel with the tallies' ``sum_limbs`` and
-        ``sum_sq_limbs`` arrays; the runtime adds ``chunk.n`` to each tally's ``n``.
+        ``sum_sq_limbs`` arrays (dense tallies) or ``kernel_args()`` (mesh tallies,
+        :mod:`hpcmc.runtime.mesh_tally`); the runtime adds ``chunk.n`` to each tally's ``n``.
         """

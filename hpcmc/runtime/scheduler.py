@@ -13,7 +13,12 @@ workers; alone, it runs them itself):
 3. A round closes when the chunks run out or when a statepoint is due. Every worker is then
    parked; all ranks reduce their raw tally sums to the master with one non-blocking integer
    ``Ireduce`` (fixed-point limbs, :mod:`hpcmc.runtime.tally`), so the result does not depend on
-   which rank ran which chunk. The master adds the round to its running sums and may write a
+   which rank ran which chunk. Mesh tallies (:mod:`hpcmc.runtime.mesh_tally`) then follow, one
+   tally after the other in name order (tag ``TAG_MESH + k``): each worker sends the voxels it
+   touched in the round as blocks, and the master adds them with exact integer carries. A
+   worker's ``Ireduce`` may complete before the master joins, so its blocks may arrive while
+   the master still serves requests: the dispatch loop probes only ``TAG_REQUEST`` and
+   ``TAG_ERROR``. The master adds the round to its running sums and may write a
    statepoint: every history before the first unissued chunk is then complete. A non-root
    rank's ``Ireduce`` may complete before the root has joined, so a worker must not ask for
    more work after a round: the master deals each worker its first chunk of the next round.
@@ -41,12 +46,13 @@ from hpcmc.runtime.tally import (
     Tally,
     fx_normalize,
     make_tallies,
+    mesh_names,
     pack_all,
     unpack_all,
 )
 from hpcmc.runtime.task import Chunk, Task, TaskResult, cut_chunks
 
-__all__ = ["Master", "worker_loop", "run_chunk_into"]
+__all__ = ["Master", "worker_loop", "run_chunk_into", "worker_reduce_round"]
 
 TAG_TASK = 11
 TAG_REQUEST = 12
@@ -54,6 +60,8 @@ TAG_CHUNK = 13
 TAG_ROUND_END = 14
 TAG_SHUTDOWN = 15
 TAG_ERROR = 16
+#: Mesh tally ``k`` (in name order) sends its round blocks with tag ``TAG_MESH + k``.
+TAG_MESH = 100
 ERROR_GRACE_S = 10.0
 #: A worker waiting for the master's reply spins this long before sleeping: the master answers
 #: within its polling ceiling (1 ms), and sleeping workers would turn every round trip into two
@@ -122,10 +130,11 @@ class Master:
         Parameters
         ----------
         task : Task
-        resume : (int, ndarray), optional
-            ``(histories_done, packed_sums)`` from a statepoint of the same task: the run
-            continues at global history ``histories_done`` from those sums. The result equals an
-            uninterrupted run bit for bit.
+        resume : (int, ndarray) or (int, ndarray, dict), optional
+            ``(histories_done, packed_sums[, mesh_sums])`` from a statepoint of the same task
+            (``mesh_sums``: tally name → ``{"sum", "sum_sq"}`` arrays, required when the task
+            has mesh tallies): the run continues at global history ``histories_done`` from those
+            sums. The result equals an uninterrupted run bit for bit.
         """
         if self._closed:
             raise RuntimeError("this Master has been shut down")
@@ -135,13 +144,18 @@ class Master:
         tallies = make_tallies(self.problem.tally_specs(task))
         start = task.first_history
         if resume is not None:
-            start, packed = resume
+            start, packed = resume[0], resume[1]
+            mesh_sums = resume[2] if len(resume) > 2 else {}
             if not task.first_history <= start <= task.end_history:
                 raise ValueError(
                     f"statepoint histories_done={start} lies outside the task's histories "
                     f"[{task.first_history}, {task.end_history}]"
                 )
             unpack_all(tallies, np.asarray(packed, dtype=np.int64))
+            for name in mesh_names(tallies):
+                if name not in mesh_sums:
+                    raise ValueError(f"statepoint has no sums of mesh tally {name!r}")
+                tallies[name].set_state_arrays(mesh_sums[name])
         t0 = time.perf_counter()
         cpu0 = time.process_time()
         if self.n_workers == 0:
@@ -227,7 +241,9 @@ class Master:
                 for w in released:
                     answer(w)
                 continue
-            status = wait_message(comm, MPI.ANY_SOURCE, MPI.ANY_TAG)
+            # Only requests and errors: a worker whose round-end Ireduce completed early may
+            # already have sent its mesh-tally blocks (TAG_MESH + k), which _reduce_round takes.
+            status = wait_message(comm, MPI.ANY_SOURCE, (TAG_REQUEST, TAG_ERROR))
             source, tag = status.Get_source(), status.Get_tag()
             payload = comm.recv(source=source, tag=tag)
             if tag == TAG_ERROR:
@@ -244,13 +260,16 @@ class Master:
         """All workers are parked in the round's Ireduce: join it and add the round's sums."""
         from mpi4py import MPI  # MPI code paths only: serial runs never import mpi4py
 
-        send = np.zeros_like(pack_all(tallies))
+        send = np.zeros(sum(t.pack_size for t in tallies.values()), dtype=np.int64)
         recv = np.zeros_like(send)
         wait_request(self.comm.Ireduce(send, recv, op=MPI.SUM, root=0))
-        round_tallies = {name: Tally(t.spec) for name, t in tallies.items()}
-        unpack_all(round_tallies, recv)
-        for name, t in tallies.items():
-            t.add(round_tallies[name])
+        pos = 0
+        for name in sorted(tallies):
+            t = tallies[name]
+            t.add_packed(recv[pos : pos + t.pack_size])
+            pos += t.pack_size
+        for k, name in enumerate(mesh_names(tallies)):
+            tallies[name].receive_round(self.comm, self.n_workers, TAG_MESH + k)
 
 
 def worker_loop(comm, problem: Problem) -> None:
@@ -289,15 +308,28 @@ def _worker_loop(comm, problem: Problem) -> None:
                 last_n = payload.n
             elif tag == TAG_ROUND_END:
                 # Every chunk this worker was given is done (replies arrive in order).
-                buf = pack_all(tallies)
-                wait_request(comm.Ireduce(buf, None, op=MPI.SUM, root=0))
-                for t in tallies.values():
-                    t.zero()
+                worker_reduce_round(comm, tallies)
                 if payload:  # final round of the task
                     break
                 last_n = None  # the master deals the next round's first chunk
             else:
                 raise RuntimeError(f"worker expected a chunk or round end, got tag {tag}")
+
+
+def worker_reduce_round(comm, tallies: dict) -> None:
+    """A worker's side of the round-end reduction (:meth:`Master._reduce_round`), then zero.
+
+    The dense sums (and every tally's ``n``) go in one integer ``Ireduce``; each mesh tally then
+    sends the voxels it touched (``TAG_MESH + k``, name order).
+    """
+    from mpi4py import MPI
+
+    buf = pack_all(tallies)
+    wait_request(comm.Ireduce(buf, None, op=MPI.SUM, root=0))
+    for k, name in enumerate(mesh_names(tallies)):
+        tallies[name].send_round(comm, 0, TAG_MESH + k)
+    for t in tallies.values():
+        t.zero()
 
 
 def _report_failure(comm, exc: BaseException) -> None:

@@ -13,7 +13,7 @@ from hpcmc.apps.gnp.estimator import analog_efficiency_from_strata
 from hpcmc.apps.gnp.optimizer import OptimizerSettings
 from hpcmc.apps.gnp.plots import plot_gnp
 from hpcmc.io.results import open_results
-from hpcmc.runtime.optimizer_state import optimizer_state_path, record_to_group
+from hpcmc.io.optimizer_state import optimizer_state_path, record_to_group
 from hpcmc.runtime.task import Task
 
 __all__ = ["GnpApp", "APP"]

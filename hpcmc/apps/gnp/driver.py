@@ -5,7 +5,7 @@ Every annulus run is one :class:`~hpcmc.runtime.task.Task` with parameters
 call the gateway serves — or, with ``hpcmc run --connect URL``, sent to a running
 ``hpcmc serve`` as a ``gnp`` annulus request ``{n_primaries, b_lower_nm, b_upper_nm, seed}``.
 The seed of annulus j in iteration k is derived from the job seed
-(:func:`~hpcmc.runtime.optimizer_state.derive_seed` of ``(phase, k, j)``), so
+(:func:`~hpcmc.io.optimizer_state.derive_seed` of ``(phase, k, j)``), so
 in-process and over-TCP runs of the same job give bitwise-identical tallies and hence the
 same q.
 
@@ -28,7 +28,7 @@ import numpy as np
 from hpcmc.apps.gnp.binning import allocate, annulus_edges_nm, physical_masses, shell_edges_nm
 from hpcmc.apps.gnp.estimator import combine, efficiency
 from hpcmc.apps.gnp.optimizer import IterationRecord, OptimizerSettings, iterate
-from hpcmc.runtime.optimizer_state import IterationStore, derive_seed
+from hpcmc.io.optimizer_state import IterationStore, derive_seed
 from hpcmc.runtime.task import Task
 
 __all__ = ["annulus_task", "GnpDriver"]
@@ -52,7 +52,7 @@ class GnpDriver:
     log : callable
         ``log(message)``.
     state_path : str
-        File that holds finished iterations (an :class:`~hpcmc.runtime.optimizer_state.IterationStore`,
+        File that holds finished iterations (an :class:`~hpcmc.io.optimizer_state.IterationStore`,
         written atomically after each one).
     """
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from hpcmc.apps.base import App, RunContext
-from hpcmc.apps.selftest.kernel import slab_chunk
+from hpcmc.apps.selftest.kernel import mesh_chunk, slab_chunk
 from hpcmc.runtime.problem import Problem
 from hpcmc.runtime.rng import stream_key
 from hpcmc.runtime.tally import TallySpec
@@ -29,6 +29,9 @@ class SelftestConfig:
     fail_at_history: int = option(
         -1, doc="raise an error when this global history runs (tests the abort path); -1 = never", ge=-1
     )
+    mesh_n: int = option(0, doc="edge of a cubic mesh tally 'mesh' of random deposits (checks mesh tallies); 0 = none",
+                         ge=0, le=512)
+    mesh_scores: int = option(8, doc="deposits per history in the mesh tally", ge=1, le=1000)
 
 
 def expected(cfg: SelftestConfig) -> dict[str, np.ndarray]:
@@ -50,6 +53,7 @@ class SelftestProblem(Problem):
         self.edges_cm = np.linspace(0.0, cfg.thickness_cm, cfg.n_bins + 1)
         self.stream_transport = stream_key("transport")
         self.stream_cost = stream_key("cost")
+        self.stream_mesh = stream_key("mesh")
 
     def tally_specs(self, task: Task) -> list[TallySpec]:
         return [
@@ -57,7 +61,8 @@ class SelftestProblem(Problem):
                       "probability of the first interaction in each depth bin"),
             TallySpec("track_length", (1,), "cm", {}, "track length in the slab, min(s, L)"),
             TallySpec("transmitted", (1,), "1", {}, "probability of crossing the slab without interaction"),
-        ]
+        ] + ([TallySpec("mesh", (self.cfg.mesh_n,) * 3, "1", {}, "random deposits per history (mesh tally check)",
+                        kind="mesh")] if self.cfg.mesh_n else [])
 
     def run_chunk(self, task, state, chunk, tallies) -> None:
         cfg = self.cfg
@@ -70,6 +75,9 @@ class SelftestProblem(Problem):
         slab_chunk(task.seed, chunk.first, n, cfg.mu_per_cm, cfg.thickness_cm, cfg.n_bins,
                    cfg.work_per_history, cfg.cost_decades, self.stream_transport, self.stream_cost,
                    fi.sum_limbs, fi.sum_sq_limbs, tl.sum_limbs, tl.sum_sq_limbs, tr.sum_limbs, tr.sum_sq_limbs)
+        if cfg.mesh_n:
+            mesh_chunk(task.seed, chunk.first, n, self.stream_mesh, cfg.mesh_n**3, cfg.mesh_scores,
+                       tallies["mesh"].kernel_args())
         if failing:
             raise RuntimeError(f"selftest.fail_at_history = {fail}: injected failure in history {fail}")
 

@@ -11,12 +11,19 @@ A particle enters a slab of thickness ``L`` at depth 0 and travels a free path
 Cost knob: each history first makes ``work · 10^(decades · η)`` extra draws on stream
 ``"cost"`` (η uniform), so history costs can differ by ``decades`` orders of magnitude —
 the case self-scheduling exists for. The extra draws do not touch the scored stream.
+
+Mesh check (``mesh_n > 0``): each history also makes ``K`` deposits on stream ``"mesh"`` into a
+mesh tally of ``N = mesh_n³`` voxels: a centre voxel ``c`` uniform in ``[0, N)``, deposit ``k``
+into voxel ``(c + ⌊4 ξ⌋) mod N`` (so a history hits some voxels repeatedly) with amount
+``0.1 · 10^(4 ξ')`` (0.1 … 1000, so every per-history value and its square are multiples of the
+mesh quantum ``2^-64`` and the sums are exact). Expectation per voxel: ``K · E[amount] / N``.
 """
 import math
 
 import numba as nb
 import numpy as np
 
+from hpcmc.runtime.mesh_tally import mesh_begin_history, mesh_score
 from hpcmc.runtime.rng import rng_next, rng_seed, rng_uniform
 from hpcmc.runtime.tally import fx_add
 
@@ -75,3 +82,46 @@ def slab_chunk(seed, first, n, mu_per_cm, thickness_cm, n_bins, work, decades,
             fx_add(tr_sum[0], 1.0)
             fx_add(tr_sq[0], 1.0)
     return checksum
+
+
+@nb.njit(cache=True)
+def mesh_history(seed, h, stream_mesh, n_voxels, st, voxels, amounts):
+    """Draw the deposits of history ``h``: ``voxels[k]`` (flat index) and ``amounts[k]`` [1].
+
+    Parameters
+    ----------
+    seed, h : int
+        Task seed and global history index.
+    stream_mesh : uint64
+        Key of the ``"mesh"`` sub-stream.
+    n_voxels : int
+        Voxels of the mesh ``N``.
+    st : uint64[2]
+        Generator state (overwritten).
+    voxels : int64[K]
+        Out: ``(c + ⌊4 ξ⌋) mod N`` with ``c = ⌊N ξ_0⌋``.
+    amounts : float64[K]
+        Out: ``0.1 · 10^(4 ξ')``.
+    """
+    rng_seed(st, seed, h, stream_mesh)
+    c = min(int(rng_uniform(st) * n_voxels), n_voxels - 1)
+    for k in range(voxels.shape[0]):
+        voxels[k] = (c + min(int(rng_uniform(st) * 4.0), 3)) % n_voxels
+        amounts[k] = 0.1 * 10.0 ** (4.0 * rng_uniform(st))
+
+
+@nb.njit(cache=True)
+def mesh_chunk(seed, first, n, stream_mesh, n_voxels, n_scores, mesh):
+    """Histories ``first .. first+n−1`` of the mesh check: ``n_scores`` deposits each.
+
+    ``mesh`` is the kernel state of the mesh tally (:meth:`MeshTally.kernel_args`); every
+    deposit goes through :func:`mesh_score` after :func:`mesh_begin_history`.
+    """
+    st = np.zeros(2, dtype=np.uint64)
+    voxels = np.zeros(n_scores, dtype=np.int64)
+    amounts = np.zeros(n_scores)
+    for k in range(n):
+        mesh_history(seed, first + k, stream_mesh, n_voxels, st, voxels, amounts)
+        mesh_begin_history(mesh)
+        for j in range(n_scores):
+            mesh_score(mesh, voxels[j], amounts[j])
