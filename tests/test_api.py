@@ -64,6 +64,8 @@ def test_run_lem_every_dataset_has_units(tmp_path, monkeypatch):
         ds = res.to_xarray()
         assert not [v for v in ds.variables if "units" not in ds[v].attrs]
         assert ds["lem.energy_curve.der"].dims == ("lem.energy_curve.energy_keV",)
+        assert np.array_equal(res.lem.energy_curve.der, res["lem/energy_curve/der"])
+        assert np.array_equal(res.lem["survival/c1mM/def"], study.survival_by_concentration[1.0].data["def"])
         assert ds["lem.survival.c1mM.sf_mixed"].dims == ("lem.survival.dose_Gy",)
         text = res.config.text
     assert _datasets_without_units(tmp_path / "lem.h5") == []

@@ -124,43 +124,52 @@ class Tally:
 
 
 class Record:
-    """A group read into memory: datasets as numpy arrays (attribute or item access), its
-    attributes in ``attrs``, and the datasets' ``units``."""
+    """A group read into memory: datasets as numpy arrays and sub-groups as records (attribute
+    or item access, ``rec["a/b"]`` for paths), its attributes in ``attrs``, the datasets'
+    ``units``."""
 
-    def __init__(self, name: str, data: dict, attrs: dict, units: dict):
+    def __init__(self, name: str, data: dict, attrs: dict, units: dict, groups: Optional[dict] = None):
         self.name = name
         self.data = data
         self.attrs = attrs
         self.units = units
+        self.groups = groups or {}
 
     def __getattr__(self, key: str):
-        data = self.__dict__.get("data", {})
-        attrs = self.__dict__.get("attrs", {})
-        if key in data:
-            return data[key]
-        if key in attrs:
-            return attrs[key]
-        raise AttributeError(f"{self.__dict__.get('name', 'record')} has no dataset or attribute {key!r} "
-                             f"(datasets: {', '.join(data)}; attributes: {', '.join(attrs)})")
+        for where in ("data", "groups", "attrs"):
+            found = self.__dict__.get(where, {})
+            if key in found:
+                return found[key]
+        raise AttributeError(f"{self.__dict__.get('name', 'record')} has no dataset, group or attribute {key!r} "
+                             f"(datasets: {', '.join(self.__dict__.get('data', {}))}; groups: "
+                             f"{', '.join(self.__dict__.get('groups', {}))}; attributes: "
+                             f"{', '.join(self.__dict__.get('attrs', {}))})")
 
     def __getitem__(self, key: str):
-        return self.data[key]
+        head, _, rest = key.strip("/").partition("/")
+        if rest:
+            return self.groups[head][rest]
+        return self.data[head] if head in self.data else self.groups[head]
 
     def __dir__(self):
-        return sorted(set(super().__dir__()) | set(self.data) | set(self.attrs))
+        return sorted(set(super().__dir__()) | set(self.data) | set(self.groups) | set(self.attrs))
 
     def __repr__(self) -> str:
-        return f"Record({self.name!r}: datasets {list(self.data)}, attributes {list(self.attrs)})"
+        return (f"Record({self.name!r}: datasets {list(self.data)}, groups {list(self.groups)}, "
+                f"attributes {list(self.attrs)})")
 
     @classmethod
     def read(cls, group: h5py.Group) -> "Record":
-        data, units = {}, {}
+        """Read ``group`` and everything below it."""
+        data, units, groups = {}, {}, {}
         for k, v in group.items():
             if isinstance(v, h5py.Dataset):
                 data[k] = _read(v)
                 if _units(v) is not None:
                     units[k] = _units(v)
-        return cls(group.name.lstrip("/"), data, _attrs(group), units)
+            else:
+                groups[k] = cls.read(v)
+        return cls(group.name.lstrip("/"), data, _attrs(group), units, groups)
 
 
 @dataclasses.dataclass(frozen=True)
