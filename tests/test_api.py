@@ -186,3 +186,51 @@ def test_missing_xarray_names_the_extra(tmp_path, monkeypatch):
             res.to_xarray()
         with pytest.raises(ImportError, match="hpcmc\\[xarray\\]"):
             res.to_dataframe()
+
+
+def test_gnp_results_have_units_scales_spectrum_and_accessors(tmp_path, monkeypatch):
+    """The gnp_small regression job (compare mode, two annuli) through hpcmc.run."""
+    sys.path.insert(0, str(REPO / "tests" / "regression"))
+    import harness
+
+    job = harness.prepare("gnp_small", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with hpcmc.run(job, output="g.h5", overrides={"gnp.comparison.n_primaries": 4_000}) as res:
+        comp = res.gnp_comparison()
+        n_shells = comp.shell_edges_nm.size - 1
+        assert comp.optimized.shell_mean.shape == (n_shells,) and comp.efficiency_gain.shape == (n_shells,)
+        assert comp.optimized.units["cluster_dose_per_fluence_cm2_per_kg"] == "cm2 kg-1"
+        assert abs(int(comp.analog.n_per_annulus.sum()) - 4_000) <= comp.p.size  # allocation rounds per annulus
+        spec = res.gnp
+        assert spec.spectrum_energy_keV.size == spec.spectrum_fluence.size
+        assert abs(spec.spectrum_fluence.sum() - 1) < 1e-12 and 3.0 < float(spec.spectrum_hvl_mm_al) < 6.0
+        ds = res.to_xarray()
+        assert not [v for v in ds.variables if "units" not in ds[v].attrs]
+        assert ds["comparison.optimized.shell_mean"].dims == ("gnp.shell_nm",)
+        assert ds["comparison.optimized.mean_ij"].dims == ("gnp.shell_nm", "gnp.annulus_nm")
+        assert ds["gnp.spectrum_fluence"].dims == ("gnp.spectrum_energy_keV",)
+        with pytest.raises(KeyError, match="no /optimizer group"):
+            res.gnp_optimizer()
+    assert _datasets_without_units(tmp_path / "g.h5") == []
+
+
+def test_gnp_optimizer_records_have_units(tmp_path):
+    """Every field of gnp's iteration record written to /optimizer gets units from the gnp table."""
+    import dataclasses
+
+    from hpcmc.apps.gnp.app import UNITS
+    from hpcmc.apps.gnp.optimizer import IterationRecord
+    from hpcmc.runtime.optimizer_state import record_to_group
+
+    arrays = {f.name: np.ones(3) for f in dataclasses.fields(IterationRecord) if f.type in ("np.ndarray",)}
+    rec = IterationRecord(**arrays, iteration=1, loss=0.5, loss_w1=0.4, loss_reg=0.1, w1_to_previous=0.2,
+                          sampler="tpe")
+    path = tmp_path / "opt.h5"
+    with ResultsWriter(str(path), "", "gnp", {}) as w:
+        record_to_group(w.group("optimizer").create_group("iteration_1"), rec)
+        w.annotate(UNITS)
+    assert _datasets_without_units(path) == []
+    with Results(path) as res:
+        (it,) = res.gnp_optimizer()
+        assert it.attrs["iteration"] == 1 and it.units["mean_ij"] == "kg-1" and it.units["q_next"] == "1"
+        assert set(it.data) == set(arrays) and len(arrays) >= 10
