@@ -4,6 +4,8 @@ From Python: ``hpcmc.run(job, ...)`` runs a job as ``hpcmc run`` does and return
 ``hpcmc.Results`` (a reader of results files, with ``to_xarray()``). See README.md for the
 commands, the apps and the references (papers and data sources).
 """
+import importlib
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "run", "Results"]
@@ -16,8 +18,6 @@ _LAZY = {"run": "hpcmc.api", "Results": "hpcmc.api"}
 
 def __getattr__(name: str):
     if name in _LAZY:
-        import importlib  # stdlib; the module named in _LAZY loads on first attribute access
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'hpcmc' has no attribute {name!r}")
 

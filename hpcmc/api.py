@@ -74,7 +74,7 @@ def _mpiexec() -> str:
 
 def run(job: JobLike, output: Optional[Union[str, os.PathLike]] = None,
         overrides: Optional[Mapping[str, Any]] = None, n_ranks: int = 1, quiet: bool = True,
-        force: bool = False) -> Results:
+        force: bool = False, resume: bool = False) -> Results:
     """Run a job, as ``hpcmc run`` does, and open its results.
 
     Parameters
@@ -95,6 +95,8 @@ def run(job: JobLike, output: Optional[Union[str, os.PathLike]] = None,
         Print nothing (else the run's log lines).
     force : bool
         Overwrite an existing results file (as ``--force``); without it an existing file is an error.
+    resume : bool
+        Continue an interrupted run of the same job from its statepoint (as ``--resume``).
 
     Returns
     -------
@@ -116,17 +118,17 @@ def run(job: JobLike, output: Optional[Union[str, os.PathLike]] = None,
     out = None if output is None else os.fspath(output)
     if n_ranks == 1:
         args = argparse.Namespace(job=path or label, job_text=text, overrides=overrides, set=None, output=out,
-                                  resume=False, resume_if_interrupted=False, force=force, quiet=quiet,
+                                  resume=resume, resume_if_interrupted=False, force=force, quiet=quiet,
                                   connect=None, auth_key_file="")
         try:
             written = run_job(args, SerialComm(), command)
         except UsageError as exc:
             raise JobError(str(exc)) from None
         return Results(written)
-    return _run_mpiexec(path, text, label, out, overrides, n_ranks, quiet, force, command)
+    return _run_mpiexec(path, text, label, out, overrides, n_ranks, quiet, force, resume, command)
 
 
-def _run_mpiexec(path, text, label, out, overrides, n_ranks, quiet, force, command) -> Results:
+def _run_mpiexec(path, text, label, out, overrides, n_ranks, quiet, force, resume, command) -> Results:
     """``mpiexec -n N python -m hpcmc run`` of the job; validated here first for clear errors."""
     try:
         if path is not None:
@@ -143,7 +145,7 @@ def _run_mpiexec(path, text, label, out, overrides, n_ranks, quiet, force, comma
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
     cmd = [*mpiexec_args(_mpiexec(), n_ranks), sys.executable, "-m", "hpcmc", "run", path or tmp, "-o", out]
-    cmd += ["--force"] * force + ["--quiet"] * quiet
+    cmd += ["--force"] * force + ["--quiet"] * quiet + ["--resume"] * resume
     for k, v in overrides.items():
         cmd += ["--set", f"{k}={toml_value(v.tolist() if hasattr(v, 'tolist') else v)}"]
     env = mpiexec_env(linked_family(), dict(os.environ))

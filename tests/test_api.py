@@ -1,4 +1,5 @@
 """hpcmc from Python: hpcmc.run, hpcmc.Results, --set overrides, results format 1.1 units."""
+import dataclasses
 import sys
 
 import h5py
@@ -8,9 +9,15 @@ import pytest
 import hpcmc
 from conftest import REPO, run_hpcmc, write_job
 from hpcmc.api import JobError
+from hpcmc.apps.gnp.app import UNITS as GNP_UNITS
+from hpcmc.apps.gnp.optimizer import IterationRecord
+from hpcmc.config import parse_job
 from hpcmc.io.reader import MissingExtraError, Results
 from hpcmc.io.results import ResultsWriter
 from hpcmc.overrides import apply_overrides, dumps_toml, parse_assignment
+from hpcmc.runtime.optimizer_state import record_to_group
+from hpcmc.runtime.task import Task, TallyResult, TaskResult
+from regression.harness import prepare as prepare_regression_case
 
 BAEC = REPO / "jobs" / "lem" / "baec.toml"
 #: a faster BAEC study (coarser energy curve and dose grid; the same datasets)
@@ -113,8 +120,6 @@ def test_cli_set_is_stored_in_config_and_errors_exit_2(tmp_path):
 def test_overrides_keep_arrays_of_tables():
     text = BAEC.read_text()
     new = apply_overrides(text, {"lem.beams[1].kvp": 120, "lem.survival.datasets[0].def_measured": 1.5}, "baec")
-    from hpcmc.config import parse_job
-
     job = parse_job(new, "baec")
     assert job.app.beams[1].kvp == 120.0 and job.app.survival.datasets[0].def_measured == 1.5
     assert job.app.beams[0] == parse_job(text, "baec").app.beams[0]
@@ -137,8 +142,6 @@ def test_run_with_two_ranks_under_mpiexec_equals_one_rank(tmp_path, monkeypatch)
 
 def _write_1_0_file(path):
     """A results file in the 1.0 layout: no units, no dimension scales, version 1.0."""
-    from hpcmc.runtime.task import Task, TallyResult, TaskResult
-
     t = TallyResult("dose", "Gy", np.array([1.0, 2.0]), np.array([0.1, 0.2]), 10,
                     {"r_nm": np.array([0.0, 1.0, 2.0])}, np.array([10.0, 20.0]), np.array([11.0, 42.0]))
     with ResultsWriter(str(path), "[job]\napp = 'selftest'\n", "selftest", {"command": "hpcmc run old.toml"}) as w:
@@ -190,10 +193,7 @@ def test_missing_xarray_names_the_extra(tmp_path, monkeypatch):
 
 def test_gnp_results_have_units_scales_spectrum_and_accessors(tmp_path, monkeypatch):
     """The gnp_small regression job (compare mode, two annuli) through hpcmc.run."""
-    sys.path.insert(0, str(REPO / "tests" / "regression"))
-    import harness
-
-    job = harness.prepare("gnp_small", tmp_path)
+    job = prepare_regression_case("gnp_small", tmp_path)
     monkeypatch.chdir(tmp_path)
     with hpcmc.run(job, output="g.h5", overrides={"gnp.comparison.n_primaries": 4_000}) as res:
         comp = res.gnp_comparison()
@@ -216,19 +216,13 @@ def test_gnp_results_have_units_scales_spectrum_and_accessors(tmp_path, monkeypa
 
 def test_gnp_optimizer_records_have_units(tmp_path):
     """Every field of gnp's iteration record written to /optimizer gets units from the gnp table."""
-    import dataclasses
-
-    from hpcmc.apps.gnp.app import UNITS
-    from hpcmc.apps.gnp.optimizer import IterationRecord
-    from hpcmc.runtime.optimizer_state import record_to_group
-
     arrays = {f.name: np.ones(3) for f in dataclasses.fields(IterationRecord) if f.type in ("np.ndarray",)}
     rec = IterationRecord(**arrays, iteration=1, loss=0.5, loss_w1=0.4, loss_reg=0.1, w1_to_previous=0.2,
                           sampler="tpe")
     path = tmp_path / "opt.h5"
     with ResultsWriter(str(path), "", "gnp", {}) as w:
         record_to_group(w.group("optimizer").create_group("iteration_1"), rec)
-        w.annotate(UNITS)
+        w.annotate(GNP_UNITS)
     assert _datasets_without_units(path) == []
     with Results(path) as res:
         (it,) = res.gnp_optimizer()

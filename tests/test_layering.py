@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -229,9 +231,6 @@ def test_no_cycles_behind_function_level_imports():
 
 def test_package_exports_run_and_results():
     """The PEP 562 re-exports of hpcmc/__init__.py resolve (in a fresh interpreter)."""
-    import subprocess
-    import sys
-
     code = "import hpcmc, sys; assert 'hpcmc.api' not in sys.modules; print(hpcmc.run.__module__, hpcmc.Results.__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -13,6 +13,7 @@ need the optional extra ``pip install 'hpcmc[xarray]'`` (xarray and pandas).
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -39,7 +40,7 @@ class MissingExtraError(ImportError):
 def _optional(module: str):
     """Import an optional dependency of :meth:`Results.to_xarray` / :meth:`Results.to_dataframe`."""
     try:
-        return __import__(module)
+        return importlib.import_module(module)  # lazy: optional extra, heavy (pandas), only for these two methods
     except ImportError:
         raise MissingExtraError(f"{module} is not installed: Results.to_xarray() and to_dataframe() need the "
                                 f"optional extra, pip install 'hpcmc[xarray]' (xarray and pandas)") from None
@@ -490,7 +491,3 @@ class Results:
         columns = ["tally", "bin", "axis", "lower", "centre", "upper", "mean", "std", "unit", "n"]
         return pd.DataFrame(rows, columns=columns)
 
-
-def open_reader(path) -> Results:  # pragma: no cover - alias for discoverability
-    """Same as :class:`Results` ``(path)``."""
-    return Results(Path(path))
