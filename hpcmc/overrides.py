@@ -121,11 +121,19 @@ def _set(data: dict, key: str, value: Any) -> None:
     if isinstance(last, int):
         if not isinstance(node, list) or last >= len(node):
             raise ConfigError(f"override {key} = {value!r}: {walked}[{last}] does not exist")
-        node[last] = value
+        node[last] = _like(node[last], value)
     elif not isinstance(node, dict):
         raise ConfigError(f"override {key} = {value!r}: {walked} is not a table")
     else:
-        node[last] = value
+        node[last] = _like(node.get(last), value)
+
+
+def _like(current: Any, value: Any) -> Any:
+    """``1e5`` for a key the job has as an integer is written as the integer 100000."""
+    if (isinstance(current, int) and not isinstance(current, bool) and isinstance(value, float)
+            and value.is_integer() and abs(value) < 2**53):
+        return int(value)
+    return value
 
 
 def format_overrides(overrides: Mapping[str, Any]) -> str:

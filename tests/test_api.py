@@ -111,6 +111,7 @@ def test_cli_set_is_stored_in_config_and_errors_exit_2(tmp_path):
         assert res.config.data["job"]["n_histories"] == 1e4 and res.tallies["first_interaction"].n == 10_000
         assert res.tallies["first_interaction"].mean.shape == (5,)
         assert "--set selftest.n_bins=5" in res.provenance["command"]
+        assert "\nn_histories = 10000\n" in res.config.text  # 1e4 for an integer key is stored as an integer
     proc = run_hpcmc(["run", job, "-o", tmp_path / "x.h5", "--set", "selftest.n_bins=abc"], check=False)
     assert proc.returncode == 2 and "selftest.n_bins must be an integer, got 'abc'" in proc.stderr
     proc = run_hpcmc(["run", job, "-o", tmp_path / "x.h5", "--set", "selftest.n_bins"], check=False)
