@@ -438,9 +438,13 @@ class Results:
             variables[name] = (tuple(dims), t.mean, attrs)
             variables[f"{name}_std"] = (tuple(dims), t.std, dict(attrs, description=f"standard error of {name}"))
 
+        unattached = []
         for path, ds in self.datasets().items():
-            if path.startswith("tallies/") or ds.dtype.kind not in "biuf" or (ds.ndim == 1 and ds.is_scale):
-                continue  # tallies are above; scales become coordinates where they are attached
+            if path.startswith("tallies/") or ds.dtype.kind not in "biuf":
+                continue  # tallies are above
+            if ds.ndim == 1 and ds.is_scale:
+                unattached.append(ds)  # a coordinate where it is attached; kept below if it is not
+                continue
             var = path.replace("/", ".")
             attrs = {"units": _units(ds)} if _units(ds) is not None else {}
             if "description" in ds.attrs:
@@ -458,6 +462,11 @@ class Results:
                         break
                 dims.append(dim)
             variables[var] = (tuple(dims), ds[()], attrs)
+        for ds in unattached:
+            name = _scale_dim(ds)
+            if name not in coords and _edge_dim(name) not in coords:
+                attrs = {k: _py(ds.attrs[k]) for k in ("units", "description") if k in ds.attrs}
+                variables[name] = ((f"{name}_bin",), ds[()], attrs)
         attrs = {"app": self.app, "hpcmc_format": f"{self.version[0]}.{self.version[1]}", "source": self.path}
         command = self.provenance.get("command")
         if command:
