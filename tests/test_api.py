@@ -74,6 +74,7 @@ def test_run_lem_every_dataset_has_units(tmp_path, monkeypatch):
         assert np.array_equal(res.lem.energy_curve.der, res["lem/energy_curve/der"])
         assert np.array_equal(res.lem["survival/c1mM/def"], study.survival_by_concentration[1.0].data["def"])
         assert ds["lem.survival.c1mM.sf_mixed"].dims == ("lem.survival.dose_Gy",)
+        assert list(ds["lem.survival.c1mM.def"]["lem.survival.model"].values) == ["variance", "mixed", "second_order"]
         text = res.config.text
     assert _datasets_without_units(tmp_path / "lem.h5") == []
     assert "points = 60" in text and "dose_points = 41" in text

@@ -68,6 +68,9 @@ def _units(ds: h5py.Dataset) -> Optional[str]:
 
 
 def _read(ds: h5py.Dataset):
+    """A dataset as numpy (strings as ``str``)."""
+    if ds.dtype.kind in "SO" and h5py.check_string_dtype(ds.dtype) is not None:
+        return ds.asstr()[()]
     value = ds[()]
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
@@ -455,7 +458,8 @@ class Results:
                 for sc in ds.dims[i].values():
                     s_attrs = {"units": _units(sc)} if _units(sc) is not None else {}
                     if sc.shape[0] == ds.shape[i]:
-                        dim = add_coord(_scale_dim(sc), sc[()], s_attrs)
+                        values = sc.asstr()[()] if sc.dtype.kind in "SO" else sc[()]
+                        dim = add_coord(_scale_dim(sc), values, s_attrs)
                         break
                     if sc.shape[0] == ds.shape[i] + 1:
                         dim = edge_axis(_edge_dim(_scale_dim(sc)), sc[()], s_attrs)

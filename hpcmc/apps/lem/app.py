@@ -32,6 +32,7 @@ from hpcmc.apps.base import App, RunContext
 from hpcmc.apps.lem import model as lem_model
 from hpcmc.apps.lem import photon
 from hpcmc.apps.lem.plots import plot_lem
+from hpcmc.io.results import set_units
 from hpcmc.schema import option
 
 __all__ = [
@@ -416,6 +417,7 @@ UNITS = (
     ("lem/survival/*/lq_alpha", "Gy-1", "LQ-fit alpha per model"),
     ("lem/survival/*/lq_beta", "Gy-2", "LQ-fit beta per model"),
     ("lem/survival/*/lq_r2", "1", "coefficient of determination of the LQ fit per model"),
+    ("lem/survival/model", "1", "the survival forms, in the order of the per-model arrays"),
 )
 
 
@@ -432,6 +434,9 @@ def _attach_axes(results) -> None:
                                                          ("kc_per_mM", "der", "kc_with_paper_table1_constant")])
     sv = lem["survival"]
     results.attach_scale("lem/survival/dose_Gy", ["lem/survival/sf_baseline"])
+    if "model" not in sv:
+        sv.create_dataset("model", data=list(lem_model.MODELS), dtype=h5py.string_dtype())
+        set_units(sv["model"], *next((u, d) for p, u, d in UNITS if p == "lem/survival/model"))
     for name, g in sv.items():
         if not isinstance(g, h5py.Group):
             continue
@@ -441,6 +446,8 @@ def _attach_axes(results) -> None:
                   and n != "sf_lq"]
         results.attach_scale(f"lem/survival/{name}/exp_dose_Gy", at_exp)
         results.attach_scale("lem/survival/dose_Gy", curves)
+        per_model = [f"lem/survival/{name}/{n}" for n in g if n in ("def", "def_paper") or n.startswith("lq_")]
+        results.attach_scale("lem/survival/model", per_model)
 
 
 class LemApp(App):
