@@ -16,7 +16,7 @@ Results (all under ``/lem``)::
     /lem/calibration          energy_keV, der_measured, der_model, used, der_paper_model
     /lem/beams/<k>_<name>     energy_keV, fluence, concentration_mM, der; attrs kc_per_mM, ...
     /lem/energy_curve         energy_keV, kc_per_mM, der; attrs concentration_mM
-    /lem/survival             dose_Gy, sf_baseline; attrs alpha, beta, kc, xi, level
+    /lem/survival             dose_Gy, sf_baseline, model (the forms); attrs alpha, beta, kc, xi, level
     /lem/survival/c<c>mM      sf_<model>, def, def_paper, lq_*, exp_dose_Gy, exp_sf, ...
 """
 from __future__ import annotations
