@@ -23,16 +23,20 @@ from typing import Optional
 
 from hpcmc import __version__
 from hpcmc.info import collect_info
+from hpcmc.overrides import apply_overrides, format_overrides, parse_assignments
 from hpcmc.runtime.comm import abort, get_world
 from hpcmc.runtime.mpi_library import srun_mpi_plugin
 from hpcmc.runtime.progress import Progress, is_quiet_env
 
-__all__ = ["main"]
+__all__ = ["main", "run_job", "UsageError", "COMMAND_ENV"]
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 CONNECT_TIMEOUT_S = 10.0
+#: Environment variable naming the command recorded in /provenance (set by :func:`hpcmc.run` for
+#: the ``mpiexec ... hpcmc run`` it launches; default: this process's command line).
+COMMAND_ENV = "HPCMC_PROVENANCE_COMMAND"
 
 
 class UsageError(Exception):
@@ -67,12 +71,12 @@ def _startup(args, comm, *, output_check: bool):
 
     Returns ``(job, app, statepoint)``; raises UsageError on every rank for bad input.
     """
-    from hpcmc.config import ConfigError, load_job, parse_job  # lazy: loads the app registry
+    from hpcmc.config import ConfigError, parse_job  # lazy: loads the app registry
 
     payload = None
     if comm.rank == 0:
         try:
-            job = load_job(args.job)
+            job = _load_job(args)
             statepoint = _check_output(args, job) if output_check else None
             payload = ("ok", job.text, statepoint)
         except (ConfigError, UsageError, FileNotFoundError, ValueError) as exc:
@@ -84,6 +88,26 @@ def _startup(args, comm, *, output_check: bool):
 
     job = parse_job(payload[1], str(args.job))
     return job, get_app(job.app_name), payload[2]
+
+
+def _load_job(args):
+    """The job of ``args``: the file ``args.job`` (or the text ``args.job_text``) with the
+    ``--set`` items (``args.set``) and ``args.overrides`` (dotted key → value) folded in."""
+    from hpcmc.config import ConfigError, load_job, parse_job  # lazy: as in _startup
+
+    overrides = {**parse_assignments(getattr(args, "set", None) or []), **(getattr(args, "overrides", None) or {})}
+    text = getattr(args, "job_text", None)
+    if text is None and not overrides:
+        return load_job(args.job)
+    if text is None:
+        try:
+            text = Path(args.job).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{args.job}: job file not found") from None
+        except OSError as exc:
+            raise ConfigError(f"{args.job}: cannot read the job file: {exc.strerror}") from None
+    label = f"{args.job} with {format_overrides(overrides)}" if overrides else str(args.job)
+    return parse_job(apply_overrides(text, overrides, str(args.job)), label)
 
 
 def _output_path(args, job) -> str:
@@ -186,6 +210,28 @@ def _make_master(job, problem, comm, *, output: str, quiet: bool, statepoint_ref
 
 @_with_comm
 def cmd_run(args, comm) -> int:
+    run_job(args, comm, os.environ.get(COMMAND_ENV) or " ".join(sys.argv))
+    return EXIT_OK
+
+
+def run_job(args, comm, command: str) -> Optional[str]:
+    """``hpcmc run`` on every rank (the CLI's and :func:`hpcmc.run`'s one code path).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The ``run`` options (``job``, ``output``, ``set``, ``resume``, ``force``, ``quiet``,
+        ``connect``...; ``job_text`` and ``overrides`` from :func:`hpcmc.run`).
+    comm : communicator
+        MPI world or :class:`~hpcmc.runtime.comm.SerialComm`.
+    command : str
+        What started the run, recorded in ``/provenance`` as ``command``.
+
+    Returns
+    -------
+    str or None
+        The results file on rank 0, ``None`` on workers. Bad input raises :class:`UsageError`.
+    """
     from hpcmc.apps.base import RunContext  # lazy: numpy
     from hpcmc.io.results import ResultsWriter, provenance  # lazy: h5py
     from hpcmc.io.statepoint import statepoint_path
@@ -200,7 +246,7 @@ def cmd_run(args, comm) -> int:
     if comm.rank != 0:
         if problem is not None:
             worker_loop(comm, problem)
-        return EXIT_OK
+        return None
     quiet = args.quiet  # CI silences only the progress line, not the few log lines
     output = _output_path(args, job)
     state: dict = {}
@@ -226,7 +272,7 @@ def cmd_run(args, comm) -> int:
         return result
 
     log = _log_fn(quiet)
-    prov = provenance(comm.size, job.job.seed, " ".join(sys.argv))
+    prov = provenance(comm.size, job.job.seed, command)
     writer = ResultsWriter(output, job.text, job.app_name, prov)
     writer.add_timing("startup", time.perf_counter() - t_start)
     try:
@@ -248,7 +294,7 @@ def cmd_run(args, comm) -> int:
     if os.path.exists(sp):
         os.remove(sp)  # the task finished; its partial state is obsolete
     log(f"hpcmc: wrote {path}")
-    return EXIT_OK
+    return path
 
 
 @_with_comm
@@ -386,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "else start; for batch scripts that are resubmitted after a time limit")
     r.add_argument("--force", action="store_true", help="overwrite an existing results file / discard a statepoint")
     r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a job key, e.g. --set job.n_histories=1e5 --set selftest.n_bins=10 "
+                        "(TOML values; repeatable; the results file's /config holds the job that ran)")
     r.add_argument("--connect", metavar="URL", help="send the driver's tasks to a running `hpcmc serve` at URL")
     r.add_argument("--auth-key-file", default="", help="shared HMAC key file for --connect")
     r.set_defaults(func=cmd_run)

@@ -4,8 +4,10 @@ The import graph of :mod:`hpcmc` is built by parsing every module with :mod:`ast
 module level *and* inside functions; imports under ``if TYPE_CHECKING:`` are annotations only,
 never executed, and are left out). Layers, top to bottom::
 
+    api (hpcmc.api: hpcmc.run and hpcmc.Results for scripts and notebooks)
     cli (hpcmc.cli, hpcmc.__main__, hpcmc.info)
-      → job (hpcmc.config: reads job files, asks the app registry for the app's schema)
+      → job (hpcmc.config: reads job files, asks the app registry for the app's schema;
+             hpcmc.overrides: --set / overrides folded into the job text, stdlib only)
         → apps (hpcmc.apps.*)            gateway (hpcmc.gateway.*) — beside cli/io, uses runtime
           → physics (hpcmc.physics.*)    io (hpcmc.io.*) — results files, uses runtime
             → runtime (hpcmc.runtime.*)
@@ -15,11 +17,19 @@ A module may import modules of its own layer and of the layers in ``MAY_IMPORT``
 the apps imports an app, and no app imports another app (only :mod:`hpcmc.apps.base`). There
 is no import cycle, neither at module level nor closed by an import inside a function, and an
 hpcmc module is imported inside a function only where ``LAZY_ALLOWED`` says why.
+
+``hpcmc/__init__.py`` re-exports ``hpcmc.run`` and ``hpcmc.Results`` through a module
+``__getattr__`` (PEP 562) that imports :mod:`hpcmc.api` by name (``importlib``) on first
+attribute access, after ``hpcmc`` has finished importing: not an import statement, so it is no
+edge of the graph below and cannot close a cycle (``test_package_exports_run_and_results``
+checks that it works).
 """
 from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,6 +47,8 @@ LAYER_OF = {
     "hpcmc.gateway": "gateway",
     "hpcmc.apps": "apps",
     "hpcmc.config": "job",
+    "hpcmc.overrides": "job",
+    "hpcmc.api": "api",
     "hpcmc.info": "cli",
     "hpcmc.cli": "cli",
     "hpcmc.__main__": "cli",
@@ -52,6 +64,7 @@ MAY_IMPORT = {
     "apps": {"physics", "io", "runtime", "base"},
     "job": {"apps", "base"},
     "cli": {"job", "apps", "gateway", "io", "runtime", "base"},
+    "api": {"cli", "job", "apps", "gateway", "io", "runtime", "base"},
 }
 
 #: Imports of hpcmc modules inside functions that are allowed, and why. ``None`` = any target.
@@ -214,6 +227,14 @@ def test_no_cycles_behind_function_level_imports():
     """A cycle closed by an import inside a function is a cycle too (it only hides it)."""
     sccs = _cycles(with_function_level=True)
     assert not sccs, f"import cycles through imports inside functions: {sccs}"
+
+
+def test_package_exports_run_and_results():
+    """The PEP 562 re-exports of hpcmc/__init__.py resolve (in a fresh interpreter)."""
+    code = "import hpcmc, sys; assert 'hpcmc.api' not in sys.modules; print(hpcmc.run.__module__, hpcmc.Results.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["hpcmc.api", "Results"]
 
 
 def test_no_function_level_imports_of_hpcmc_modules():

@@ -24,7 +24,9 @@ def test_results_file_carries_stamp_config_provenance(tmp_path):
     assert not (tmp_path / "r.h5.partial").exists()
     with open_results(str(path)) as h5:
         assert h5.attrs["filetype"] == "hpcmc-results"
-        assert list(h5.attrs["version"]) == [1, 0]
+        assert list(h5.attrs["version"]) == [1, 1]
+        assert h5["tallies/dose/mean"].attrs["units"] == "Gy" and h5["tallies/dose/sum_sq"].attrs["units"] == "Gy2"
+        assert h5["tallies/dose/mean"].dims[0]["r_nm"] == h5["tallies/dose/edges/r_nm"]
         assert h5["config"][()].decode().startswith("[job]")
         prov = h5["provenance"].attrs
         assert prov["n_ranks"] == 3 and prov["seed"] == 1 and prov["host"]

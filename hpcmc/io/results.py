@@ -1,6 +1,6 @@
 """The results file (HDF5): schema, writer and checked reader.
 
-Layout (``FILETYPE = "hpcmc-results"``, ``VERSION = (1, 0)``)::
+Layout (``FILETYPE = "hpcmc-results"``, ``VERSION = (1, 1)``)::
 
     /                      attrs: filetype, version, hpcmc_version, app, created_utc
     /config                the job file's text (string dataset)
@@ -10,13 +10,21 @@ Layout (``FILETYPE = "hpcmc-results"``, ``VERSION = (1, 0)``)::
                            of the mean), edges/<axis>; attrs: unit, description
     /<app>/...             app groups (e.g. /optimizer/iteration_<k>/...)
 
-Readers call :func:`open_results`, which checks ``filetype`` and ``version`` and refuses other
-files with a message naming what it found. Statepoints (:mod:`hpcmc.io.statepoint`) use the
+Version 1.1 adds, on **every dataset** (``/config`` included), the CF-style attributes
+``units`` (UDUNITS strings: ``"1"`` dimensionless, ``"Gy"``, ``"cm-2"``, ``"cm2 kg-1"``) and
+``description``; tally groups keep ``unit`` for 1.0 readers. Tally bin edges are HDF5 dimension
+scales (``edges/<axis>`` attached to dimension ``i`` of ``mean``, ``std``, ``sum``,
+``sum_sq``); apps attach their own axes the same way (:meth:`ResultsWriter.attach_scale`).
+
+Readers call :func:`open_results`, which checks ``filetype`` and ``version`` (1.0 and 1.1 are
+read) and refuses other files with a message naming what it found;
+:class:`hpcmc.io.reader.Results` is the reader for people. Statepoints (:mod:`hpcmc.io.statepoint`) use the
 same layout with their own filetype.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import fnmatch
 import os
 import platform
 import socket
@@ -41,10 +49,22 @@ __all__ = [
     "read_tally",
     "FileFormatError",
     "write_tally_result",
+    "udunits",
+    "squared_units",
+    "units_from_name",
+    "set_units",
+    "attach_scale",
 ]
 
 FILETYPE = "hpcmc-results"
-VERSION = (1, 0)
+VERSION = (1, 1)
+
+#: Units of a name's last ``_``-separated part (``energy_keV`` → ``keV``, ``r_nm`` → ``nm``).
+_SUFFIX_UNITS = {"cm": "cm", "mm": "mm", "um": "um", "nm": "nm", "keV": "keV", "eV": "eV", "MeV": "MeV",
+                 "Gy": "Gy", "mM": "mM", "s": "s", "kg": "kg", "deg": "degree", "kV": "kV"}
+#: Compound endings (checked first).
+_ENDING_UNITS = (("_cm2_per_kg", "cm2 kg-1"), ("_per_mM", "mM-1"), ("_per_Gy2", "Gy-2"), ("_per_Gy", "Gy-1"),
+                 ("_gy_um3", "Gy um3"), ("_mm_al", "mm"), ("_per_cm", "cm-1"), ("_per_kg", "kg-1"))
 
 
 class FileFormatError(ValueError):
@@ -78,22 +98,81 @@ def check_file(h5: h5py.File, filetype: str, version: tuple[int, int], path: str
         )
 
 
+def udunits(unit: str) -> str:
+    """A unit as a UDUNITS string: ``"1/kg"`` → ``"kg-1"``, ``"Gy^2"`` → ``"Gy2"``, ``""`` → ``"1"``."""
+    unit = (unit or "").strip()
+    if unit in ("", "1"):
+        return "1"
+    num, _, den = unit.partition("/")
+    tokens = [t.replace("^", "") for t in num.replace("*", " ").split() if t != "1"]
+    for t in den.replace("*", " ").split():
+        sym = t.rstrip("0123456789^-").rstrip("^")
+        exp = t[len(sym):].lstrip("^") or "1"
+        tokens.append(f"{sym}-{exp}" if exp != "1" else f"{sym}-1")
+    return " ".join(tokens) or "1"
+
+
+def squared_units(units: str) -> str:
+    """The square of a UDUNITS string (``"kg-1"`` → ``"kg-2"``, ``"cm"`` → ``"cm2"``)."""
+    if units == "1":
+        return "1"
+    out = []
+    for t in units.split():
+        sym = t.rstrip("0123456789-")
+        exp = int(t[len(sym):] or 1)
+        out.append(f"{sym}{2 * exp}")
+    return " ".join(out)
+
+
+def units_from_name(name: str) -> Optional[str]:
+    """Units implied by a dataset or axis name's ending (``energy_keV`` → ``keV``), or ``None``."""
+    for ending, units in _ENDING_UNITS:
+        if name.endswith(ending):
+            return units
+    suffix = name.rsplit("_", 1)[-1] if "_" in name else ""
+    return _SUFFIX_UNITS.get(suffix)
+
+
+def set_units(obj: h5py.Dataset, units: str, description: str = "") -> h5py.Dataset:
+    """Give a dataset its CF ``units`` (UDUNITS string) and ``description`` attributes."""
+    obj.attrs["units"] = units
+    obj.attrs["description"] = description
+    return obj
+
+
+def attach_scale(scale: h5py.Dataset, datasets, dim: int = 0, name: str = "") -> None:
+    """Make ``scale`` an HDF5 dimension scale and attach it to dimension ``dim`` of ``datasets``.
+
+    A scale of length n + 1 on a dimension of length n holds the bin edges of that dimension.
+    """
+    if not scale.is_scale:
+        scale.make_scale(name or Path(scale.name).name)
+    for ds in datasets:
+        if ds.ndim > dim:
+            ds.dims[dim].attach_scale(scale)
+
+
 def write_tally_result(group: h5py.Group, result: TallyResult, description: str = "") -> h5py.Group:
-    """Write one reduced tally into ``group/<name>``."""
+    """Write one reduced tally into ``group/<name>`` (units on every dataset, edges as dimension scales)."""
     if result.name in group:
         del group[result.name]
     g = group.create_group(result.name)
     g.attrs["unit"] = result.unit
     g.attrs["description"] = description
     g.attrs["std_is"] = "standard error of the per-history mean"
-    g["sum"] = result.sum
-    g["sum_sq"] = result.sum_sq
-    g["n"] = np.int64(result.n)
-    g["mean"] = result.mean
-    g["std"] = result.std
+    units = udunits(result.unit)
+    what = description or result.name
+    set_units(g.create_dataset("sum", data=result.sum), units, f"sum of the per-history scores: {what}")
+    set_units(g.create_dataset("sum_sq", data=result.sum_sq), squared_units(units),
+              f"sum of the squared per-history scores: {what}")
+    set_units(g.create_dataset("n", data=np.int64(result.n)), "1", "number of histories")
+    mean = set_units(g.create_dataset("mean", data=result.mean), units, f"mean per history: {what}")
+    std = set_units(g.create_dataset("std", data=result.std), units, f"standard error of the mean: {what}")
     eg = g.create_group("edges")
-    for axis, values in result.edges.items():
-        eg[axis] = np.asarray(values, dtype=float)
+    for i, (axis, values) in enumerate(result.edges.items()):
+        edges = set_units(eg.create_dataset(axis, data=np.asarray(values, dtype=float)),
+                          units_from_name(axis) or "1", f"bin edges of {axis} (dimension {i} of mean)")
+        attach_scale(edges, [g["sum"], g["sum_sq"], mean, std], i, axis)
     return g
 
 
@@ -181,7 +260,7 @@ class ResultsWriter:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.h5 = h5py.File(self._tmp, "w")
         stamp(self.h5, FILETYPE, VERSION, app)
-        self.h5["config"] = job_text
+        set_units(self.h5.create_dataset("config", data=job_text), "1", "the job file's text (TOML)")
         g = self.h5.create_group("provenance")
         for k, v in clean_mapping(prov).items():
             g.attrs[k] = v
@@ -208,6 +287,36 @@ class ResultsWriter:
     def group(self, name: str) -> h5py.Group:
         """An app group (created if needed)."""
         return self.h5.require_group(name)
+
+    def annotate(self, table) -> None:
+        """Give app datasets their ``units`` and ``description`` (format 1.1).
+
+        Parameters
+        ----------
+        table : sequence of (pattern, units, description)
+            ``fnmatch`` patterns of dataset paths (no leading ``/``, e.g. ``"lem/survival/*/sf_*"``);
+            the first matching row of a dataset without ``units`` wins. Datasets no row matches
+            get units from their name's ending (``energy_keV`` → ``keV``) when it implies one.
+        """
+        rows = list(table)
+
+        def visit(name, obj):
+            if not isinstance(obj, h5py.Dataset) or "units" in obj.attrs:
+                return
+            for pattern, units, description in rows:
+                if fnmatch.fnmatchcase(name, pattern):
+                    set_units(obj, units, description)
+                    return
+            guess = units_from_name(Path(name).name)
+            if guess is not None:
+                set_units(obj, guess, "")
+
+        self.h5.visititems(visit)
+
+    def attach_scale(self, scale_path: str, dataset_paths, dim: int = 0) -> None:
+        """Attach the dataset ``scale_path`` as a dimension scale to dimension ``dim`` of ``dataset_paths``
+        (those that exist)."""
+        attach_scale(self.h5[scale_path], [self.h5[p] for p in dataset_paths if p in self.h5], dim)
 
     def close(self) -> str:
         """Write the timings, close, and move the file into place; return its path."""

@@ -24,9 +24,10 @@ string that reads back to the same bits, so string equality is bitwise equality;
 Only physics results are kept: every numeric dataset and numeric attribute below ``/tallies``
 and the app groups, and the ``unit`` of every tally. Left out are ``/provenance`` (code
 version, host, timings), ``/config``, the root attributes (file type, creation time), prose
-attributes (``description``...), the task description and the run layout and timing entries
-(:data:`SKIPPED_NAMES`): results are bitwise independent of the number of ranks and of the
-chunk order, but wall times are not.
+attributes (``description``, the format-1.1 ``units``...), HDF5's dimension-scale bookkeeping
+(:data:`DIMENSION_SCALE_ATTRS`: object references, not values), the task description and the
+run layout and timing entries (:data:`SKIPPED_NAMES`): results are bitwise independent of the
+number of ranks and of the chunk order, but wall times are not.
 """
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ CASES_DIR = Path(__file__).resolve().parent
 
 #: Datasets and attributes that are not physics results (timings, run layout, task description).
 SKIPPED_NAMES = frozenset({"wall_time_s", "master_cpu_fraction", "n_ranks", "task"})
+#: Attributes h5py's make_scale/attach_scale write (references between datasets, not results).
+DIMENSION_SCALE_ATTRS = frozenset({"CLASS", "NAME", "REFERENCE_LIST", "DIMENSION_LIST"})
 #: String attributes that are kept (all other string attributes are prose).
 KEPT_STRING_ATTRS = frozenset({"unit"})
 #: Top-level groups that are never compared.
@@ -174,9 +177,10 @@ def collect(results_path: Path) -> dict[str, Entry]:
     entries: dict[str, Entry] = {}
 
     def attrs_of(obj, prefix: str) -> None:
-        for name, value in obj.attrs.items():
-            if name in SKIPPED_NAMES:
+        for name in obj.attrs:
+            if name in SKIPPED_NAMES or name in DIMENSION_SCALE_ATTRS:
                 continue
+            value = obj.attrs[name]
             is_string = isinstance(value, (str, bytes)) or np.asarray(value).dtype.kind in "SUO"
             if is_string and name not in KEPT_STRING_ATTRS:
                 continue

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+import h5py
 import numpy as np
 
 from hpcmc.apps.base import App, RunContext
@@ -16,7 +17,40 @@ from hpcmc.io.results import open_results
 from hpcmc.io.optimizer_state import optimizer_state_path, record_to_group
 from hpcmc.runtime.task import Task
 
-__all__ = ["GnpApp", "APP"]
+__all__ = ["GnpApp", "APP", "UNITS"]
+
+_PER_KG = "kg-1"
+_PER_FLUENCE = "cm2 kg-1"
+#: Units and descriptions of the gnp datasets (results file format 1.1); first match wins.
+UNITS = (
+    ("gnp/annulus_edges_nm", "nm", "impact-parameter edges of the source annuli"),
+    ("gnp/shell_edges_nm", "nm", "radial edges of the scoring shells around the nanoparticle centre"),
+    ("gnp/p", "1", "physical (area) probability of each annulus"),
+    ("gnp/q_final", "1", "final importance distribution over annuli"),
+    ("gnp/spectrum_energy_keV", "keV", "photon energy at the centre of each source-spectrum bin"),
+    ("gnp/spectrum_edges_keV", "keV", "edges of the source-spectrum bins"),
+    ("gnp/spectrum_fluence", "1", "fraction of the source photons in each energy bin (sums to 1)"),
+    ("gnp/spectrum_hvl_mm_al", "mm", "first half-value layer of the source spectrum in aluminium (nan: unknown)"),
+    ("*/q", "1", "distribution over annuli the run sampled"),
+    ("*/q_*", "1", "distribution over annuli"),
+    ("*/n_per_annulus", "1", "primaries run on each annulus"),
+    ("*/mean_ij", _PER_KG, "F_k clusters per kg of water in shell i per primary of annulus j"),
+    ("*/std_ij", _PER_KG, "standard error of mean_ij"),
+    ("*/shell_mean", _PER_KG, "F_k clusters per kg of water per primary of the disk source, per shell"),
+    ("*/shell_std", _PER_KG, "standard error of shell_mean"),
+    ("*/cluster_dose_per_fluence_cm2_per_kg", _PER_FLUENCE, "cluster dose per primary fluence, per shell"),
+    ("*/cluster_dose_per_fluence_std_cm2_per_kg", _PER_FLUENCE, "standard error of the cluster dose per fluence"),
+    ("*/ionization_density_per_fluence_cm2_per_kg", _PER_FLUENCE, "ionizations per kg of water per primary fluence"),
+    ("*/relative_uncertainty", "1", "shell_std / shell_mean"),
+    ("*/efficiency", "1", "efficiency 1/(N delta^2) per shell (delta: relative standard error)"),
+    ("*/wall_time_s", "s", "wall time of the runs"),
+    ("comparison/efficiency_gain", "1", "efficiency of the optimised run over the analog run, per shell"),
+    ("comparison/efficiency_gain_is_lower_bound", "1", "the analog run scored nothing: the gain is a lower bound"),
+    ("comparison/analog_efficiency_from_strata", "1", "analog efficiency estimated from the optimised run's strata"),
+    ("comparison/efficiency_gain_from_strata", "1", "efficiency gain with the analog efficiency from the strata"),
+    ("optimizer/*/u_raw", "1", "per-annulus importance before smoothing (eq. 4)"),
+    ("optimizer/*/u_smoothed", "1", "per-annulus importance after Gaussian smoothing (eq. 6)"),
+)
 
 
 class GnpApp(App):
@@ -94,13 +128,24 @@ class GnpApp(App):
             self._write_comparison(ctx, driver, comp)
         else:
             ctx.results.group("gnp")["q_final"] = q_final
+        ctx.results.annotate(UNITS)
+        _attach_axes(ctx.results)
 
     def _write_setup(self, ctx: RunContext, d: GnpDriver) -> None:
+        # lazy: as in make_problem (on the master the problem, and so this module, is loaded already)
+        from hpcmc.apps.gnp.problem import load_spectrum
+
         cfg = d.cfg
         g = ctx.results.group("gnp")
         g["annulus_edges_nm"] = d.edges_nm
         g["p"] = d.p
         g["shell_edges_nm"] = d.shells_nm
+        spec = load_spectrum(cfg.source, os.path.dirname(ctx.job.path) or ".")
+        g["spectrum_energy_keV"] = 0.5 * (spec.lo_eV + spec.hi_eV) * 1e-3
+        g["spectrum_edges_keV"] = np.append(spec.lo_eV, spec.hi_eV[-1]) * 1e-3
+        g["spectrum_fluence"] = spec.probability
+        g["spectrum_hvl_mm_al"] = np.float64(np.nan if spec.hvl_mm_al is None else spec.hvl_mm_al)
+        g.attrs["spectrum"] = spec.label
         g.attrs.update({
             "np_radius_nm": cfg.geometry.np_radius_nm, "np_material": cfg.geometry.np_material,
             "cluster_min_size": cfg.scoring.cluster_min_size, "target_diameter_nm": cfg.scoring.target_diameter_nm,
@@ -140,6 +185,33 @@ class GnpApp(App):
 
     def plot(self, results_path: str, outdir: str) -> list[str]:
         return plot_gnp(results_path, outdir)
+
+
+def _attach_axes(results) -> None:
+    """Annulus and shell edges as dimension scales of the per-annulus and per-shell datasets."""
+    h5 = results.h5
+    n_b = h5["gnp/p"].shape[0]
+    n_r = h5["gnp/shell_edges_nm"].shape[0] - 1
+    results.attach_scale("gnp/spectrum_energy_keV", ["gnp/spectrum_fluence"])
+    per_annulus, per_shell, per_both = ["gnp/p", "gnp/q_final"], [], []
+
+    def visit(name, obj):
+        if not isinstance(obj, h5py.Dataset) or name.startswith(("gnp/", "tallies/")) or obj.ndim == 0:
+            return
+        if obj.ndim == 2 and obj.shape == (n_r, n_b):
+            per_both.append(name)
+        elif obj.ndim == 1 and obj.shape[0] == n_r and n_r != n_b:
+            per_shell.append(name)
+        elif obj.ndim == 1 and obj.shape[0] == n_b and n_r != n_b:
+            per_annulus.append(name)
+
+    for top in ("comparison", "optimizer"):
+        if top in h5:
+            h5[top].visititems(lambda name, obj, top=top: visit(f"{top}/{name}", obj))
+    results.attach_scale("gnp/annulus_edges_nm", per_annulus)
+    results.attach_scale("gnp/annulus_edges_nm", per_both, dim=1)
+    results.attach_scale("gnp/shell_edges_nm", per_shell)
+    results.attach_scale("gnp/shell_edges_nm", per_both, dim=0)
 
 
 def efficiency_gain(opt: dict, ana: dict, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

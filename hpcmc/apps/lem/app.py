@@ -16,7 +16,7 @@ Results (all under ``/lem``)::
     /lem/calibration          energy_keV, der_measured, der_model, used, der_paper_model
     /lem/beams/<k>_<name>     energy_keV, fluence, concentration_mM, der; attrs kc_per_mM, ...
     /lem/energy_curve         energy_keV, kc_per_mM, der; attrs concentration_mM
-    /lem/survival             dose_Gy, sf_baseline; attrs alpha, beta, kc, xi, level
+    /lem/survival             dose_Gy, sf_baseline, model (the forms); attrs alpha, beta, kc, xi, level
     /lem/survival/c<c>mM      sf_<model>, def, def_paper, lq_*, exp_dose_Gy, exp_sf, ...
 """
 from __future__ import annotations
@@ -25,12 +25,14 @@ import dataclasses
 from pathlib import Path
 from typing import Optional
 
+import h5py
 import numpy as np
 
 from hpcmc.apps.base import App, RunContext
 from hpcmc.apps.lem import model as lem_model
 from hpcmc.apps.lem import photon
 from hpcmc.apps.lem.plots import plot_lem
+from hpcmc.io.results import set_units
 from hpcmc.schema import option
 
 __all__ = [
@@ -385,6 +387,69 @@ def run_study(cfg: LemConfig, out, log=print, base_dir: Optional[Path] = None) -
     _survival_study(cfg, kc_by_beam, out, log)
 
 
+#: Units and descriptions of the ``/lem`` datasets (results file format 1.1); first match wins.
+UNITS = (
+    ("lem/calibration/energy_keV", "keV", "photon energy of the monoenergetic DER data"),
+    ("lem/calibration/der_measured", "1", "measured dose-enhancement ratio"),
+    ("lem/calibration/der_model", "1", "model dose-enhancement ratio with the calibrated eps*V"),
+    ("lem/calibration/der_paper_model", "1", "the paper's model dose-enhancement ratio"),
+    ("lem/calibration/used", "1", "whether the point entered the eps*V fit"),
+    ("lem/beams/*/energy_keV", "keV", "photon energy at the bin centre"),
+    ("lem/beams/*/fluence", "1", "relative photon fluence per energy bin (sums to 1)"),
+    ("lem/beams/*/concentration_mM", "mM", "gold concentration"),
+    ("lem/beams/*/der", "1", "dose-enhancement ratio 1 + K_c c"),
+    ("lem/energy_curve/energy_keV", "keV", "photon energy of the monoenergetic beam"),
+    ("lem/energy_curve/kc_per_mM", "mM-1", "K_c of the monoenergetic beam"),
+    ("lem/energy_curve/kc_with_paper_table1_constant", "mM-1", "K_c with eps*V matched to the paper's Table 1"),
+    ("lem/energy_curve/der", "1", "dose-enhancement ratio at the curve's concentration"),
+    ("lem/survival/dose_Gy", "Gy", "absorbed dose"),
+    ("lem/survival/sf_baseline", "1", "surviving fraction without gold (LQ)"),
+    ("lem/survival/*/exp_dose_Gy", "Gy", "dose of the measured survival points"),
+    ("lem/survival/*/exp_sf", "1", "measured surviving fraction"),
+    ("lem/survival/*/paper_sf_model", "1", "the paper's model surviving fraction at exp_dose_Gy"),
+    ("lem/survival/*/sf_lq", "1", "LQ surviving fraction at exp_dose_Gy"),
+    ("lem/survival/*/sf_*_at_exp", "1", "model surviving fraction at exp_dose_Gy"),
+    ("lem/survival/*/sf_*", "1", "model surviving fraction at survival/dose_Gy"),
+    ("lem/survival/*/def_paper", "1", "the paper's dose-enhancement factor (variance, mixed, second_order)"),
+    ("lem/survival/*/def", "1", "dose-enhancement factor at the survival level (variance, mixed, second_order)"),
+    ("lem/survival/*/lq_alpha_se", "Gy-1", "standard error of the LQ-fit alpha per model"),
+    ("lem/survival/*/lq_beta_se", "Gy-2", "standard error of the LQ-fit beta per model"),
+    ("lem/survival/*/lq_alpha", "Gy-1", "LQ-fit alpha per model"),
+    ("lem/survival/*/lq_beta", "Gy-2", "LQ-fit beta per model"),
+    ("lem/survival/*/lq_r2", "1", "coefficient of determination of the LQ fit per model"),
+    ("lem/survival/model", "1", "the survival forms, in the order of the per-model arrays"),
+)
+
+
+def _attach_axes(results) -> None:
+    """Dimension scales of the study's curves (energy and dose axes)."""
+    h5 = results.h5
+    lem = h5["lem"]
+    results.attach_scale("lem/calibration/energy_keV",
+                         [f"lem/calibration/{n}" for n in ("der_measured", "der_model", "der_paper_model", "used")])
+    for name in lem["beams"]:
+        results.attach_scale(f"lem/beams/{name}/energy_keV", [f"lem/beams/{name}/fluence"])
+        results.attach_scale(f"lem/beams/{name}/concentration_mM", [f"lem/beams/{name}/der"])
+    results.attach_scale("lem/energy_curve/energy_keV", [f"lem/energy_curve/{n}" for n in
+                                                         ("kc_per_mM", "der", "kc_with_paper_table1_constant")])
+    sv = lem["survival"]
+    results.attach_scale("lem/survival/dose_Gy", ["lem/survival/sf_baseline"])
+    if "model" not in sv:
+        sv.create_dataset("model", data=list(lem_model.MODELS), dtype=h5py.string_dtype())
+        set_units(sv["model"], *next((u, d) for p, u, d in UNITS if p == "lem/survival/model"))
+    for name, g in sv.items():
+        if not isinstance(g, h5py.Group):
+            continue
+        at_exp = [f"lem/survival/{name}/{n}" for n in g if n.endswith("_at_exp") or n in ("exp_sf", "paper_sf_model",
+                                                                                         "sf_lq")]
+        curves = [f"lem/survival/{name}/{n}" for n in g if n.startswith("sf_") and not n.endswith("_at_exp")
+                  and n != "sf_lq"]
+        results.attach_scale(f"lem/survival/{name}/exp_dose_Gy", at_exp)
+        results.attach_scale("lem/survival/dose_Gy", curves)
+        per_model = [f"lem/survival/{name}/{n}" for n in g if n in ("def", "def_paper") or n.startswith("lq_")]
+        results.attach_scale("lem/survival/model", per_model)
+
+
 class LemApp(App):
     """The analytic sigma-LEM app (no transport; everything on the master)."""
 
@@ -394,6 +459,8 @@ class LemApp(App):
     def run(self, job, ctx: RunContext) -> None:
         base_dir = Path(job.path).resolve().parent if job.path and not job.path.startswith("<") else None
         run_study(job.app, ctx.results.group("lem"), ctx.log, base_dir)
+        ctx.results.annotate(UNITS)
+        _attach_axes(ctx.results)
 
     def plot(self, results_path: str, outdir: str) -> list[str]:
         return plot_lem(results_path, outdir)

@@ -34,6 +34,14 @@ class SelftestConfig:
     mesh_scores: int = option(8, doc="deposits per history in the mesh tally", ge=1, le=1000)
 
 
+#: Units and descriptions of the ``/selftest`` datasets (results file format 1.1).
+UNITS = (
+    ("selftest/expected_track_length", "cm", "closed-form mean track length in the slab per history"),
+    ("selftest/expected_*", "1", "closed-form per-history mean of the tally"),
+    ("selftest/z_*", "1", "(tally mean - closed-form mean) / standard error, per bin"),
+)
+
+
 def expected(cfg: SelftestConfig) -> dict[str, np.ndarray]:
     """Closed-form per-history means of the three tallies (see the kernel docstring)."""
     mu, L = cfg.mu_per_cm, cfg.thickness_cm
@@ -119,6 +127,9 @@ class SelftestApp(App):
             worst = max(worst, float(np.max(np.abs(z))))
             ctx.log(f"selftest: {name:18s} max |z| = {np.max(np.abs(z)):.2f} over {z.size} bin(s)")
         g.attrs["max_abs_z"] = worst
+        ctx.results.annotate(UNITS)
+        ctx.results.attach_scale("tallies/first_interaction/edges/depth_cm",
+                                 ["selftest/expected_first_interaction", "selftest/z_first_interaction"])
         verdict = "OK" if worst < 5.0 else "SUSPICIOUS (|z| >= 5)"
         ctx.log(f"selftest: {result.tallies['transmitted'].n:,} histories on {result.n_ranks} rank(s) "
                 f"in {result.wall_time_s:.2f} s; agreement with the analytic answer: {verdict}")
