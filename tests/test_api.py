@@ -15,7 +15,7 @@ from hpcmc.config import parse_job
 from hpcmc.io.reader import MissingExtraError, Results
 from hpcmc.io.results import ResultsWriter
 from hpcmc.overrides import apply_overrides, dumps_toml, parse_assignment
-from hpcmc.runtime.optimizer_state import record_to_group
+from hpcmc.io.optimizer_state import record_to_group
 from hpcmc.runtime.task import Task, TallyResult, TaskResult
 from regression.harness import prepare as prepare_regression_case
 
