@@ -53,6 +53,7 @@ import numba as nb
 import numpy as np
 
 from hpcmc.runtime.comm import wait_message, wait_request
+from hpcmc.runtime.fixed_point import FX_NOT_FINITE, FX_ZERO, LIMB_BITS, MASK_32, fx_split
 from hpcmc.runtime.task import TallyResult
 
 __all__ = [
@@ -66,8 +67,6 @@ __all__ = [
     "mesh_flush",
 ]
 
-#: Bits per limb (the layout of :mod:`hpcmc.runtime.tally`).
-LIMB_BITS = 32
 #: Voxels per reduction message.
 BLOCK_VOXELS = 1 << 16
 
@@ -78,7 +77,7 @@ MESH_BAD_VOXEL = 3
 #: Largest history id before the pending values are flushed and the ids restart.
 _MAX_HISTORY_ID = 2147483000
 
-_MASK = np.int64(0xFFFFFFFF)
+_MASK = MASK_32
 _TOP_MIN = np.int64(-2147483648)
 _TOP_MAX = np.int64(2147483647)
 _TWO32 = np.int64(4294967296)
@@ -125,33 +124,13 @@ def cfx_add(rows, v, x, lsb_exp):
         ``MESH_OK``; ``MESH_NOT_FINITE``; ``MESH_OUT_OF_RANGE`` if the sum would leave
         ``±2^(32 L − 1) q`` (the row is then left partly updated; the run stops).
     """
-    if x == 0.0:
+    status, neg, shift, p0, p1, p2 = fx_split(x, lsb_exp)
+    if status == FX_ZERO:
         return MESH_OK
-    if not math.isfinite(x):
+    if status == FX_NOT_FINITE:
         return MESH_NOT_FINITE
     n_limbs = rows.shape[1]
-    neg = x < 0.0
-    ax = -x if neg else x
-    m, e = math.frexp(ax)
-    big_m = np.int64(m * 9007199254740992.0)  # m · 2**53, exact
-    shift = e - 53 - lsb_exp
-    if shift < 0:
-        drop = -shift
-        if drop > 54:
-            return MESH_OK  # below half a quantum: rounds to zero
-        big_m = (big_m + (np.int64(1) << np.int64(drop - 1))) >> np.int64(drop)
-        shift = 0
-        if big_m == 0:
-            return MESH_OK
     j = shift // LIMB_BITS
-    o = np.int64(shift % LIMB_BITS)
-    lo = big_m & _MASK
-    hi = big_m >> np.int64(32)
-    a = lo << o
-    b = hi << o
-    p0 = a & _MASK
-    p1 = (a >> np.int64(32)) + (b & _MASK)
-    p2 = b >> np.int64(32)
     if j >= n_limbs or (j + 1 >= n_limbs and p1 != 0) or (j + 2 >= n_limbs and p2 != 0):
         return MESH_OUT_OF_RANGE
     sign = np.int64(-1) if neg else np.int64(1)

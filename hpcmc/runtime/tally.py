@@ -54,6 +54,7 @@ import math
 import numba as nb
 import numpy as np
 
+from hpcmc.runtime.fixed_point import FX_NOT_FINITE, FX_OK, FX_OUT_OF_RANGE, FX_ZERO, LIMB_BITS, MASK_32 as _MASK, fx_split
 from hpcmc.runtime.mesh_tally import MeshTally
 from hpcmc.runtime.task import TallyResult
 
@@ -70,6 +71,7 @@ __all__ = [
     "limbs_to_float",
     "float_to_limbs",
     "fx_add_at",
+    "fx_split",
     "score_history_at",
     "raise_score_error",
     "fx_range_exp",
@@ -81,7 +83,6 @@ __all__ = [
     "MeshTally",
 ]
 
-LIMB_BITS = 32
 N_LIMBS = 10
 LSB_EXP = -224
 #: Histories between two normalisations must stay below this (int64 limb head-room).
@@ -90,14 +91,6 @@ MAX_CHUNK_HISTORIES = 100_000_000
 #: ``TallySpec.kind`` values and their default ``(n_limbs, lsb_exp)``.
 TALLY_KINDS = ("dense", "mesh")
 DEFAULT_PRECISION = {"dense": (N_LIMBS, LSB_EXP), "mesh": (4, -64)}
-
-_MASK = np.int64(0xFFFFFFFF)
-
-
-FX_OK = 0
-FX_OUT_OF_RANGE = 1
-FX_NOT_FINITE = 2
-
 
 @nb.njit(cache=True)
 def fx_add_at(acc, x, lsb_exp):
@@ -113,32 +106,12 @@ def fx_add_at(acc, x, lsb_exp):
         ``FX_OK`` (0); ``FX_OUT_OF_RANGE`` (1) if ``s + 54 > 32 L − 1``, i.e.
         ``|x| >= 2**(lsb_exp + 32 L − 2)``; ``FX_NOT_FINITE`` (2). ``acc`` is unchanged unless 0.
     """
-    if x == 0.0:
-        return FX_OK
-    if not math.isfinite(x):
-        return FX_NOT_FINITE
-    neg = x < 0.0
-    ax = -x if neg else x
-    m, e = math.frexp(ax)
-    big_m = np.int64(m * 9007199254740992.0)  # m · 2**53, exact
-    shift = e - 53 - lsb_exp
-    if shift < 0:
-        drop = -shift
-        if drop > 54:
-            return FX_OK  # below half a quantum: rounds to zero
-        big_m = (big_m + (np.int64(1) << np.int64(drop - 1))) >> np.int64(drop)
-        shift = 0
+    status, neg, shift, p0, p1, p2 = fx_split(x, lsb_exp)
+    if status != FX_OK:
+        return FX_OK if status == FX_ZERO else status
     if shift + 54 > LIMB_BITS * acc.shape[0] - 1:
         return FX_OUT_OF_RANGE
     j = shift // LIMB_BITS
-    o = np.int64(shift % LIMB_BITS)
-    lo = big_m & _MASK
-    hi = big_m >> np.int64(32)
-    a = lo << o
-    b = hi << o
-    p0 = a & _MASK
-    p1 = (a >> np.int64(32)) + (b & _MASK)
-    p2 = b >> np.int64(32)
     if neg:
         acc[j] -= p0
         acc[j + 1] -= p1
