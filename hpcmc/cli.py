@@ -1,4 +1,4 @@
-"""The ``hpcmc`` command: run | serve | submit | plot | info.
+"""The ``hpcmc`` command: run | serve | submit | plot | check | options | info.
 
 Every rank of an MPI job runs the same command. Rank 0 (the master) reads and validates the
 job and broadcasts its text; workers build the same problem and serve chunks until the master
@@ -14,6 +14,7 @@ and ``submit`` load no numba, h5py or app), and MPI starts only in
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -362,6 +363,90 @@ def cmd_plot(args) -> int:
     return EXIT_OK
 
 
+def cmd_check(args) -> int:
+    """Validate a job, print it resolved (defaults marked), its histories and optionally a time estimate."""
+    from hpcmc.apps import get_app  # lazy: the app's modules
+    from hpcmc.config import ConfigError, load_job, resolved_lines  # lazy: loads the app registry
+
+    try:
+        job = load_job(args.job, args.set or ())
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    app = get_app(job.app_name)
+    print(f"# {args.job}: a valid {job.app_name} job; every option, '# default' where the file does not set it")
+    for line in resolved_lines(job):
+        print(line)
+    planned = app.planned_histories(job)
+    print("")
+    if planned is None:
+        print(f"# total histories: not known in advance (app {job.app_name!r} does not say)")
+    elif planned == 0:
+        print(f"# total histories: 0 (app {job.app_name!r} runs no transport)")
+    else:
+        print(f"# total histories: {planned:,} over all tasks (an upper bound where an optimizer may stop early)")
+    if args.time:
+        _print_time_estimate(args, job, app, planned)
+    return EXIT_OK
+
+
+def _print_time_estimate(args, job, app, planned) -> None:
+    """``check --time``: time a short serial sample and extrapolate to the job."""
+    from hpcmc.runtime.estimate import time_per_history  # lazy: numba
+
+    warmup = 10
+    task = app.timing_task(job, args.time_histories + warmup) if planned else None
+    if task is None:
+        print(f"# estimated run time: cannot be estimated for app {job.app_name!r}")
+        return
+    problem = app.make_problem(job)
+    if problem is None:
+        print(f"# estimated run time: app {job.app_name!r} runs no transport")
+        return
+    t0 = time.perf_counter()
+    per_history_s = time_per_history(problem, task, warmup_histories=warmup)
+    core_s = per_history_s * planned
+    workers = max(args.ranks - 1, 1)  # the master runs histories only when it is alone
+    print(f"# estimated run time: {_duration(core_s)} on one core ({per_history_s * 1e3:.3g} ms per history, "
+          f"timed over {args.time_histories} histories after {warmup} to compile; "
+          f"setup and timing took {time.perf_counter() - t0:.1f} s)")
+    launch = "serially" if args.ranks <= 1 else f"with mpiexec -n {args.ranks} ({workers} workers)"
+    print(f"#   {launch}: about {_duration(core_s / workers)} (rough: history costs differ between tasks; "
+          "--ranks N for another launch)")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds / 3600:.3g} h"
+
+
+def cmd_options(args) -> int:
+    """Every option of ``[job]``, ``[gateway]`` and the app's table: type, default, unit, range, doc."""
+    from hpcmc.apps import get_app, known_apps  # lazy: the app's modules
+    from hpcmc.config import GatewaySection, JobSection, describe  # lazy: loads the app registry
+    from hpcmc.schema import did_you_mean
+
+    if args.app not in known_apps():
+        raise UsageError(f"unknown app {args.app!r}{did_you_mean(args.app, known_apps())}; "
+                         f"known apps: {', '.join(known_apps())}")
+    app = get_app(args.app)
+    print("# KEY (TYPE) = DEFAULT [UNIT] {RANGE}: DOC   (set in the job file's tables or with --set KEY=VALUE)")
+    tables = [("job", JobSection), ("gateway", GatewaySection)]
+    if app.config_class is not None:
+        tables.append((args.app, app.config_class))
+    for name, cls in tables:
+        note = ""
+        if name == args.app:
+            note = ("  # may be left out: the defaults are a job" if app.defaults_are_a_job
+                    else "  # required in a job file, even if empty")
+        print(f"\n[{name}]{note}")
+        for line in describe(cls, prefix=f"{name}."):
+            print(line)
+    return EXIT_OK
+
+
 def cmd_info(args) -> int:
     if args.srun_mpi:  # only mpi4py is imported: this runs in every SLURM job script
         print(srun_mpi_plugin())
@@ -375,6 +460,7 @@ def cmd_info(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hpcmc", description="MPI-parallel Monte Carlo transport driven by Python optimizers.")
     p.add_argument("--version", action="version", version=f"hpcmc {__version__}")
+    _add_logging_options(p, None)
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run a job file (under mpiexec for several ranks)")
@@ -413,12 +499,70 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("-o", "--outdir", default=None, help="directory for the PNGs (default: beside the file)")
     pl.set_defaults(func=lambda a: _plain(cmd_plot, a))
 
+    k = sub.add_parser("check", help="validate a job: print it resolved, its histories, optionally a time estimate")
+    k.add_argument("job", help="job file (TOML)")
+    k.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override an option, e.g. --set job.n_histories=1e5 --set gnp.optimizer.sampler=tpe")
+    k.add_argument("--time", action="store_true",
+                   help="estimate the run time from a short timed sample of the job's histories (serial)")
+    k.add_argument("--time-histories", type=_positive_int, default=300, metavar="N",
+                   help="histories timed by --time (default 300)")
+    k.add_argument("--ranks", type=_positive_int, default=1, metavar="N",
+                   help="ranks of the planned mpiexec -n N for the --time estimate (default 1)")
+    k.set_defaults(func=lambda a: _plain(cmd_check, a))
+
+    o = sub.add_parser("options", help="every option of an app's job file: type, default, unit, range, doc")
+    o.add_argument("app", help="app name (gnp, lem, selftest)")
+    o.set_defaults(func=lambda a: _plain(cmd_options, a))
+
     i = sub.add_parser("info", help="versions, MPI library, numba threading layer")
     i.add_argument("--srun-mpi", action="store_true",
                    help="print only the srun --mpi plugin for the MPI library mpi4py is linked to "
                         "(pmi2 for MPICH and Intel MPI, pmix for Open MPI; HPCMC_SRUN_MPI overrides)")
     i.set_defaults(func=lambda a: _plain(cmd_info, a))
+    for sp in sub.choices.values():  # `hpcmc serve JOB -v` works as well as `hpcmc -v serve JOB`
+        _add_logging_options(sp, argparse.SUPPRESS)
     return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _add_logging_options(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("-v", "--verbose", action="count", default=0 if default is None else default,
+                        help="log more of hpcmc's messages on stderr (-v: INFO, e.g. one line per gateway "
+                             "request; -vv: DEBUG)")
+    parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, metavar="LEVEL",
+                        default=None if default is None else default,
+                        help=f"level of hpcmc's log messages on stderr ({', '.join(LOG_LEVELS)}; default WARNING; "
+                             "overrides -v)")
+
+
+def configure_logging(verbose: int = 0, level: Optional[str] = None) -> None:
+    """Send the ``hpcmc.*`` loggers to stderr at ``level`` (or WARNING/INFO/DEBUG for ``verbose`` 0/1/2+).
+
+    Only hpcmc's loggers are configured: the root logger and other libraries' (Optuna's) are left
+    alone. Calling it again replaces the handler it installed.
+    """
+    name = level or ("DEBUG" if verbose >= 2 else "INFO" if verbose == 1 else "WARNING")
+    logger = logging.getLogger("hpcmc")
+    for h in [h for h in logger.handlers if getattr(h, "_hpcmc_cli", False)]:
+        logger.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._hpcmc_cli = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(getattr(logging, name))
 
 
 def _plain(fn, args) -> int:
@@ -435,6 +579,7 @@ def _plain(fn, args) -> int:
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(args.verbose, args.log_level)
     return int(args.func(args) or 0)
 
 

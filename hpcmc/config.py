@@ -17,9 +17,12 @@ which imports nothing from hpcmc.
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 import sys
+import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,9 +30,11 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from hpcmc.apps import get_app, known_apps
-from hpcmc.schema import ConfigError, _fmt, describe, option, parse_table
+from hpcmc.schema import ConfigError, _fmt, describe, did_you_mean, is_hidden, option, parse_table
+from hpcmc.toml_writer import dump_toml, toml_key, toml_value
 
-__all__ = ["ConfigError", "option", "parse_table", "JobSection", "GatewaySection", "Job", "load_job", "parse_job", "describe"]
+__all__ = ["ConfigError", "option", "parse_table", "JobSection", "GatewaySection", "Job", "load_job", "parse_job",
+           "describe", "apply_overrides", "resolved_lines", "input_files"]
 
 
 # --------------------------------------------------------------------------------------
@@ -97,15 +102,26 @@ def parse_job(text: str, path: str = "<job>", app_config_class=None) -> Job:
     if not isinstance(data["job"], dict):
         raise ConfigError(f"{path}: job must be a table, got {_fmt(data['job'])}")
     job = parse_table(JobSection, data["job"], "job", path)
+    app = None
     if app_config_class is None:
         if job.app not in known_apps():
-            raise ConfigError(f"{path}: job.app must be one of {', '.join(map(repr, known_apps()))}, got {job.app!r}")
-        app_config_class = get_app(job.app).config_class
+            raise ConfigError(f"{path}: job.app must be one of {', '.join(map(repr, known_apps()))}, "
+                              f"got {job.app!r}{did_you_mean(job.app, known_apps())}")
+        app = get_app(job.app)
+        app_config_class = app.config_class
     allowed = {"job", "gateway", job.app}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ConfigError(
-            f"{path}: unknown table or key {unknown[0]!r} (a {job.app} job has [job], [gateway] and [{job.app}])"
+            f"{path}: unknown table or key {unknown[0]!r}{did_you_mean(unknown[0], sorted(allowed))} "
+            f"(a {job.app} job has [job], [gateway] and [{job.app}])"
+        )
+    if (app is not None and app_config_class is not None and job.app not in data
+            and not getattr(app, "defaults_are_a_job", False)):
+        raise ConfigError(
+            f"{path}: missing table [{job.app}] (job.app = {job.app!r}); the {job.app} defaults are not a job to "
+            f"start by accident: write the [{job.app}] table (an empty one takes every default; "
+            f"`hpcmc options {job.app}` lists them)"
         )
     gateway = parse_table(GatewaySection, data.get("gateway", {}), "gateway", path)
     if app_config_class is None:
@@ -120,8 +136,8 @@ def parse_job(text: str, path: str = "<job>", app_config_class=None) -> Job:
     return Job(job=job, gateway=gateway, app=app_cfg, text=text, path=path)
 
 
-def load_job(path: str | Path) -> Job:
-    """Read and validate a job file."""
+def load_job(path: str | Path, overrides: Iterable[str] = ()) -> Job:
+    """Read and validate a job file, with ``key=value`` overrides folded in (:func:`apply_overrides`)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -129,4 +145,170 @@ def load_job(path: str | Path) -> Job:
         raise ConfigError(f"{p}: job file not found") from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read the job file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not a text (UTF-8) file: {exc.reason} at byte {exc.start}") from None
+    overrides = list(overrides)
+    if overrides:
+        text = apply_overrides(text, overrides, str(p))
     return parse_job(text, str(p))
+
+
+# --------------------------------------------------------------------------------------
+_KEY_PART = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_STRING = re.compile(r"^[A-Za-z_/.~][^\s\"'\[\]{}=#]*$")
+
+
+def _parse_override_value(key: str, raw: str, item: str):
+    """A ``--set`` value as TOML (``1e6``, ``true``, ``[1, 2]``, ``"text"``); a bare word is a string."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        if _BARE_STRING.match(raw) and raw not in ("inf", "nan"):
+            return raw  # --set gnp.optimizer.sampler=tpe: a bare word is a string
+        raise ConfigError(f"--set {item!r}: the value of {key} is not a TOML value, got {raw!r} "
+                          "(numbers: 1e6, 0.5; booleans: true/false; lists: [1, 2]; strings may be quoted: "
+                          "'\"text\"')") from None
+
+
+def apply_overrides(text: str, overrides: Iterable[str], path: str = "<job>") -> str:
+    """Job text with ``key=value`` overrides folded in (``hpcmc check/run --set``).
+
+    Parameters
+    ----------
+    text : str
+        TOML text of the job.
+    overrides : iterable of str
+        ``"dotted.key=value"`` items, applied in order; the key is a dotted path into the
+        job's tables (``job.n_histories``, ``gnp.optimizer.n_trials``; an integer picks an
+        entry of an array of tables: ``lem.beams.0.kvp``). The value is a TOML value
+        (``1e6``, ``true``, ``[1.0, 2.0]``, ``"text"``); a bare word that is not one
+        (``tpe``, ``out/run.h5``) is taken as a string. Missing tables are created.
+    path : str
+        File name for messages.
+
+    Returns
+    -------
+    str
+        The job as TOML text: a comment naming ``path`` and the overrides, then the tables
+        (the original comments and layout are not kept). Without overrides, ``text`` itself.
+        Keys are not validated here: :func:`parse_job` does that on the result.
+
+    Raises
+    ------
+    ConfigError
+        For malformed text, an item without ``=``, a malformed key or value, or a key that
+        runs through a value that is not a table; the message names the key and the value.
+    """
+    overrides = list(overrides)
+    if not overrides:
+        return text
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    for item in overrides:
+        key, eq, raw = str(item).partition("=")
+        key, raw = key.strip(), raw.strip()
+        parts = key.split(".")
+        if not eq or not key or not all(_KEY_PART.match(p) for p in parts):
+            raise ConfigError(f"--set must be KEY=VALUE with a dotted KEY (e.g. job.n_histories=1e6), got {item!r}")
+        value = _parse_override_value(key, raw, str(item))
+        node: Any = data
+        for i, part in enumerate(parts[:-1]):
+            where = ".".join(parts[: i + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(f"--set {item!r}: {where} picks no entry of an array of {len(node)} table(s)")
+                node = node[int(part)]
+                continue
+            child = node.setdefault(part, {})
+            if isinstance(child, list) and all(isinstance(c, dict) for c in child):
+                node = child
+                continue
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {item!r}: {where} is {_fmt(child)}, not a table, so it has no key "
+                                  f"{parts[i + 1]!r}")
+            node = child
+        if isinstance(node, list):
+            raise ConfigError(f"--set {item!r}: {key} names an array of tables; add an entry index, "
+                              f"e.g. {'.'.join(parts[:-1])}.0.{parts[-1]}")
+        node[parts[-1]] = value
+    header = f"# {path} with --set " + " --set ".join(str(o) for o in overrides)
+    return header.replace("\n", " ") + "\n" + dump_toml(data)
+
+
+# --------------------------------------------------------------------------------------
+def _resolved_table(obj, raw: dict, prefix: str, lines: list[str]) -> None:
+    """``key = value`` lines of the dataclass ``obj``; values not in ``raw`` marked ``# default``."""
+    hints = typing.get_type_hints(type(obj))
+    tables = []
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        tp = hints[f.name]
+        args = typing.get_args(tp) if typing.get_origin(tp) is tuple else ()
+        if dataclasses.is_dataclass(tp) or (args and dataclasses.is_dataclass(args[0])):
+            tables.append((f.name, value))
+            continue
+        given = f.name in raw
+        if is_hidden(f) and not given:
+            continue
+        text = "" if value is None else toml_value(value)
+        lines.append(f"{toml_key(f.name)} = {text}" + ("" if given else "  # default"))
+    for name, value in tables:
+        sub = raw.get(name)
+        if isinstance(value, tuple):
+            items = sub if isinstance(sub, list) else []
+            if not value:
+                lines += ["", f"# [[{prefix}{name}]]: none"]
+            for k, entry in enumerate(value):
+                lines += ["", f"[[{prefix}{name}]]"]
+                _resolved_table(entry, items[k] if k < len(items) else {}, f"{prefix}{name}.", lines)
+        else:
+            lines += ["", f"[{prefix}{name}]" + ("" if isinstance(sub, dict) else "  # default")]
+            _resolved_table(value, sub if isinstance(sub, dict) else {}, f"{prefix}{name}.", lines)
+
+
+def resolved_lines(job: Job) -> list[str]:
+    """The job with every option resolved, as TOML lines; values the file does not set end in ``# default``.
+
+    Hidden options (test hooks) appear only when the file sets them.
+    """
+    data = tomllib.loads(job.text)
+    lines: list[str] = ["[job]"]
+    _resolved_table(job.job, data.get("job", {}), "job.", lines)
+    lines += ["", "[gateway]" + ("" if "gateway" in data else "  # default")]
+    _resolved_table(job.gateway, data.get("gateway", {}), "gateway.", lines)
+    if job.app is not None:
+        lines += ["", f"[{job.app_name}]" + ("" if job.app_name in data else "  # default")]
+        _resolved_table(job.app, data.get(job.app_name, {}), f"{job.app_name}.", lines)
+    return lines
+
+
+def input_files(job: Job) -> list[Path]:
+    """Files the job names: every string value of the job that is an existing file.
+
+    Relative paths are taken relative to the job file's directory (as the apps read them), then
+    to the working directory. The job's output files are left out. Sorted, without duplicates.
+    """
+    base = Path(job.path).resolve().parent if job.path and not job.path.startswith("<") else Path.cwd()
+    outputs = {job.job.output}
+    found: set[Path] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+        elif isinstance(node, str) and node and node not in outputs and len(node) < 4096:
+            for candidate in (base / os.path.expanduser(node), Path(os.path.expanduser(node))):
+                try:
+                    if candidate.is_file():
+                        found.add(candidate.resolve())
+                        break
+                except OSError:
+                    continue
+
+    walk(tomllib.loads(job.text))
+    return sorted(found)

@@ -63,6 +63,11 @@ class App(abc.ABC):
     name: str = ""
     #: Frozen dataclass validating the app's ``[<name>]`` table (or ``None`` if it has none).
     config_class: Optional[type] = None
+    #: True if the defaults of ``config_class`` are a sensible job by themselves, so a job file
+    #: may leave the ``[<name>]`` table out. False (the default) makes a missing table an error:
+    #: an app whose defaults start a long study (gnp: hours of the paper's settings) must not
+    #: run because a table name was mistyped.
+    defaults_are_a_job: bool = False
 
     def make_problem(self, job: "Job") -> Optional["Problem"]:
         """The transport problem for ``job`` (on every rank), or ``None`` without transport."""
@@ -89,6 +94,17 @@ class App(abc.ABC):
         finished iterations). ``hpcmc run`` refuses to start over them without ``--force`` and
         accepts ``--resume`` when one exists."""
         return []
+
+    def planned_histories(self, job: "Job") -> Optional[int]:
+        """Primary histories of all tasks ``hpcmc run`` will run for ``job`` (an upper bound if
+        the driver may stop early), 0 for an app without transport, ``None`` if unknown.
+        ``hpcmc check`` prints it."""
+        return None
+
+    def timing_task(self, job: "Job", n_histories: int) -> Optional[Task]:
+        """A task of ``n_histories`` histories typical of ``job``'s cost per history (for
+        ``hpcmc check --time``), or ``None`` if the app cannot say."""
+        return None
 
     def plot(self, results_path: str, outdir: str) -> list[str]:
         """Make the app's plots from a results file; return the paths written."""

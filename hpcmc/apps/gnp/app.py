@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from hpcmc.apps.base import App, RunContext
-from hpcmc.apps.gnp.binning import annulus_edges_nm
+from hpcmc.apps.gnp.binning import annulus_edges_nm, physical_masses
 from hpcmc.apps.gnp.config import GnpConfig
 from hpcmc.apps.gnp.driver import GnpDriver, annulus_task
 from hpcmc.apps.gnp.estimator import analog_efficiency_from_strata
@@ -22,6 +22,8 @@ __all__ = ["GnpApp", "APP"]
 class GnpApp(App):
     name = "gnp"
     config_class = GnpConfig
+    # defaults_are_a_job stays False: the defaults are the paper's study (20 iterations at 1e6,
+    # a comparison at 2 x 1e8 primaries: hours), so a job must write its [gnp] table.
 
     def make_problem(self, job):
         # lazy: the transport kernels (numba, photon/electron tables) load only on the ranks that
@@ -54,6 +56,24 @@ class GnpApp(App):
         """The gateway request of a task (inverse of :meth:`task_from_request`)."""
         return {"n_primaries": task.n_histories, "b_lower_nm": task.params["b_lower_nm"],
                 "b_upper_nm": task.params["b_upper_nm"], "seed": task.seed}
+
+    # -- check -----------------------------------------------------------------------------
+    def planned_histories(self, job) -> int:
+        """At most ``max_iterations`` x N (optimize mode; it may converge earlier), plus the
+        comparison's two runs (optimised q and analog p) of ``n_primaries`` each."""
+        cfg: GnpConfig = job.app
+        total = cfg.optimizer.max_iterations * job.job.n_histories if cfg.mode == "optimize" else 0
+        if cfg.comparison.enabled:
+            total += 2 * cfg.comparison.n_primaries
+        return total
+
+    def timing_task(self, job, n_histories: int) -> Task:
+        """Primaries spread over the annuli as the first iteration spreads them (q = p), so the
+        cost per primary is that of the analog source."""
+        edges = _edges(job)
+        p = physical_masses(edges)
+        j = int(np.searchsorted(np.cumsum(p), 0.5))  # the annulus holding the median primary
+        return annulus_task(j, edges, n_histories, job.job.seed, job.job.chunk_size)
 
     # -- driver ----------------------------------------------------------------------------
     def state_files(self, job, output: str) -> list[str]:
