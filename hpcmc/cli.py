@@ -297,12 +297,11 @@ def cmd_submit(args) -> int:
     from hpcmc.gateway import Client, GatewayError  # lazy: ZeroMQ and protobuf
 
     key = _read_key(args.auth_key_file, "--auth-key-file")
-    fields = {}
-    for item in args.field or []:
-        if "=" not in item:
-            raise UsageError(f"--field must be NAME=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        fields[k] = float(v) if any(c in v for c in ".eE") else int(v)
+    if "://" not in args.url:
+        raise UsageError(f"URL must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555, got {args.url!r}")
+    if args.action != "simulate" and (args.field or args.app or args.output):
+        raise UsageError(f"{args.action} takes no --app, --field or -o (those are for simulate)")
+    fields = dict(_parse_field(item) for item in args.field or [])
     with Client(args.url, auth_key=key, timeout_s=args.timeout_s) as client:
         try:
             if args.action == "status":
@@ -332,6 +331,28 @@ def cmd_submit(args) -> int:
     return EXIT_OK
 
 
+def _parse_field(item: str) -> tuple[str, object]:
+    """``NAME=VALUE`` of ``submit --field``: an integer where the value is one (``1e4`` too, as in
+    job files), else a float; anything else is a usage error naming the field and the value."""
+    name, eq, text = item.partition("=")
+    name, text = name.strip(), text.strip()
+    if not eq or not name or not text:
+        raise UsageError(f"--field must be NAME=VALUE, got {item!r}")
+    try:
+        return name, int(text.replace("_", ""))
+    except ValueError:
+        pass
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        raise UsageError(f"--field {name}: the value must be a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise UsageError(f"--field {name}: the value must be a finite number, got {text!r}")
+    if value.is_integer() and abs(value) < 2**53:
+        return name, int(value)  # 1e4 is an integer, as in job files (integer fields refuse floats)
+    return name, value
+
+
 def _short(a) -> str:
     import numpy as np  # lazy: `hpcmc --version` and `info` need no numpy
 
@@ -356,6 +377,12 @@ def _app_plot(app_name: str, results_path: str, outdir: str) -> list[str]:
 
 def cmd_plot(args) -> int:
     from hpcmc.io.plots import plot_results  # lazy: h5py
+    from hpcmc.io.results import FileFormatError, open_results
+
+    try:
+        open_results(args.results).close()  # bad input (exit 2) before any plotting
+    except (FileNotFoundError, FileFormatError) as exc:
+        raise UsageError(str(exc)) from None
 
     paths = plot_results(args.results, args.outdir, app_plot=_app_plot)
     for p in paths:

@@ -77,6 +77,10 @@ def test_gateway_logs_one_line_per_request_with_verbose(tmp_path):
                 break
             assert proc.poll() is None, proc.communicate()
         assert status.returncode == 0, status.stderr
+        # submit takes integers in float notation, as job files do
+        sim = run_hpcmc(["submit", url, "simulate", "--app", "selftest", "--field", "n_histories=1e3",
+                         "--field", "seed=3", "--timeout-s", "60"])
+        assert "n=1,000" in sim.stdout
         run_hpcmc(["submit", url, "shutdown", "--timeout-s", "10"])
         _, err = proc.communicate(timeout=60)
     finally:
@@ -85,4 +89,4 @@ def test_gateway_logs_one_line_per_request_with_verbose(tmp_path):
             proc.wait()
     assert proc.returncode == 0, err
     assert "hpcmc.gateway INFO" in err and "status -> ok" in err, err
-    assert "shutdown -> ok" in err, err
+    assert "shutdown -> ok" in err and "simulate" in err, err
