@@ -4,7 +4,9 @@ Every rank of an MPI job runs the same command. Rank 0 (the master) reads and va
 job and broadcasts its text; workers build the same problem and serve chunks until the master
 releases them. Exit status: 0 success, 2 bad input (job file, arguments, existing output), 1
 any other failure — on any rank, which then ends the whole job (see
-:mod:`hpcmc.runtime.scheduler`).
+:mod:`hpcmc.runtime.scheduler`); 75 (``EXIT_INTERRUPTED``) on every rank when ``run`` was
+stopped by SIGTERM or SIGUSR1 on the master after writing its statepoint
+(:mod:`hpcmc.runtime.stop`).
 
 The modules imported at the top use the standard library only. The commands import the rest
 inside their functions on purpose: each loads only what it runs (``hpcmc --version``, ``info``
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 import traceback
@@ -27,6 +30,7 @@ from hpcmc.info import collect_info
 from hpcmc.runtime.comm import abort, get_world
 from hpcmc.runtime.mpi_library import srun_mpi_plugin
 from hpcmc.runtime.progress import Progress, is_quiet_env
+from hpcmc.runtime.stop import EXIT_INTERRUPTED, Interrupted, StopRequest
 
 __all__ = ["main"]
 
@@ -157,6 +161,11 @@ def _with_comm(fn):
             if comm.rank == 0:
                 print(f"hpcmc: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        except Interrupted as exc:  # a stop signal on the master; every rank exits with the same status
+            if comm.rank == 0:
+                print(f"hpcmc: {exc}; continue with the same command and --resume (or --resume-if-interrupted)",
+                      file=sys.stderr, flush=True)
+            return EXIT_INTERRUPTED
         except KeyboardInterrupt:
             if comm.size > 1:
                 abort(comm, f"hpcmc: rank {comm.rank} interrupted", 130)
@@ -172,9 +181,14 @@ def _make_master(job, problem, comm, *, output: str, quiet: bool, statepoint_ref
     from hpcmc.runtime.scheduler import Master  # lazy: numba
 
     sp_path = statepoint_path(output)
+    stop = StopRequest().install()  # SIGTERM/SIGUSR1: statepoint at the next safe point, then exit 75
 
     def on_checkpoint(task, done, tallies):
         write_statepoint(sp_path, job.text, job.app_name, task, done, tallies, statepoint_ref.get("app_state"))
+        if stop.requested:
+            print(f"hpcmc: {signal.Signals(stop.signum).name}: wrote {sp_path} at history {done:,} of the task "
+                  "in progress",
+                  file=sys.stderr, flush=True)
 
     return Master(
         comm,
@@ -182,6 +196,7 @@ def _make_master(job, problem, comm, *, output: str, quiet: bool, statepoint_ref
         checkpoint_interval_s=job.job.checkpoint_interval_s,
         on_checkpoint=on_checkpoint,
         on_progress=Progress(job.app_name, quiet=quiet),
+        stop=stop,
     )
 
 
