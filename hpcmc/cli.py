@@ -203,6 +203,7 @@ def _make_master(job, problem, comm, *, output: str, quiet: bool, statepoint_ref
 @_with_comm
 def cmd_run(args, comm) -> int:
     from hpcmc.apps.base import RunContext  # lazy: numpy
+    from hpcmc.config import input_files  # lazy: loads the app registry
     from hpcmc.io.results import ResultsWriter, provenance  # lazy: h5py
     from hpcmc.io.statepoint import statepoint_path
     from hpcmc.runtime.scheduler import worker_loop  # lazy: numba
@@ -242,7 +243,7 @@ def cmd_run(args, comm) -> int:
         return result
 
     log = _log_fn(quiet)
-    prov = provenance(comm.size, job.job.seed, " ".join(sys.argv))
+    prov = provenance(comm.size, job.job.seed, " ".join(sys.argv), job_text=job.text, input_files=input_files(job))
     writer = ResultsWriter(output, job.text, job.app_name, prov)
     writer.add_timing("startup", time.perf_counter() - t_start)
     try:

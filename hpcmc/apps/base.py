@@ -55,6 +55,10 @@ class RunContext:
     resume: bool = False
     extra: dict = dataclasses.field(default_factory=dict)
 
+    def add_provenance(self, key: str, value: Any) -> None:
+        """Record what the driver chose at run time (e.g. the sampler it used) in ``/provenance``."""
+        self.results.add_provenance(key, value)
+
 
 class App(abc.ABC):
     """Base class of an hpcmc app (one instance per process)."""

@@ -101,7 +101,10 @@ class GnpApp(App):
             study_prefix=f"gnp-{job.job.seed}",
         )
         if cfg.mode == "optimize":
+            ctx.add_provenance("gnp_sampler_requested", oc.sampler)
             records = driver.optimize(settings, resume=ctx.resume)
+            used = sorted({rec.sampler for rec in records})
+            ctx.add_provenance("gnp_sampler", ",".join(used))  # GP, or TPE when PyTorch is missing
             g = ctx.results.group("optimizer")
             g.attrs["optuna_storage"] = storage
             for rec in records:
