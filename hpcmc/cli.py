@@ -16,6 +16,7 @@ and ``submit`` load no numba, h5py or app), and MPI starts only in
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import signal
@@ -437,8 +438,8 @@ def _print_time_estimate(args, job, app, planned) -> None:
     from hpcmc.runtime.estimate import time_per_history  # lazy: numba
 
     warmup = 10
-    task = app.timing_task(job, args.time_histories + warmup) if planned else None
-    if task is None:
+    tasks = app.timing_tasks(job, args.time_histories) if planned else []
+    if not tasks:
         print(f"# estimated run time: cannot be estimated for app {job.app_name!r}")
         return
     problem = app.make_problem(job)
@@ -446,11 +447,15 @@ def _print_time_estimate(args, job, app, planned) -> None:
         print(f"# estimated run time: app {job.app_name!r} runs no transport")
         return
     t0 = time.perf_counter()
-    per_history_s = time_per_history(problem, task, warmup_histories=warmup)
+    per_history_s = 0.0
+    for task, weight in tasks:  # each task's first `warmup` histories compile and are not timed
+        task = dataclasses.replace(task, n_histories=task.n_histories + warmup)
+        per_history_s += weight * time_per_history(problem, task, warmup_histories=warmup)
     core_s = per_history_s * planned
     workers = max(args.ranks - 1, 1)  # the master runs histories only when it is alone
+    n_timed = sum(task.n_histories for task, _ in tasks)
     print(f"# estimated run time: {_duration(core_s)} on one core ({per_history_s * 1e3:.3g} ms per history, "
-          f"timed over {args.time_histories} histories after {warmup} to compile; "
+          f"timed over {n_timed} histories of {len(tasks)} task(s) after {warmup} each to compile; "
           f"setup and timing took {time.perf_counter() - t0:.1f} s)")
     launch = "serially" if args.ranks <= 1 else f"with mpiexec -n {args.ranks} ({workers} workers)"
     print(f"#   {launch}: about {_duration(core_s / workers)} (rough: history costs differ between tasks; "

@@ -105,10 +105,11 @@ class App(abc.ABC):
         ``hpcmc check`` prints it."""
         return None
 
-    def timing_task(self, job: "Job", n_histories: int) -> Optional[Task]:
-        """A task of ``n_histories`` histories typical of ``job``'s cost per history (for
-        ``hpcmc check --time``), or ``None`` if the app cannot say."""
-        return None
+    def timing_tasks(self, job: "Job", n_histories: int) -> list[tuple[Task, float]]:
+        """Tasks of ``n_histories`` histories each and their weights (summing to 1), whose
+        weighted cost per history is typical of ``job`` (for ``hpcmc check --time``); ``[]`` if
+        the app cannot say."""
+        return []
 
     def plot(self, results_path: str, outdir: str) -> list[str]:
         """Make the app's plots from a results file; return the paths written."""

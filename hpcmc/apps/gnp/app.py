@@ -67,13 +67,14 @@ class GnpApp(App):
             total += 2 * cfg.comparison.n_primaries
         return total
 
-    def timing_task(self, job, n_histories: int) -> Task:
-        """Primaries spread over the annuli as the first iteration spreads them (q = p), so the
-        cost per primary is that of the analog source."""
+    def timing_tasks(self, job, n_histories: int) -> list[tuple[Task, float]]:
+        """Every annulus, weighted by p: the cost per primary of the analog source, which the first
+        iteration runs. Later iterations move primaries towards the NP, where they cost more, so
+        this underestimates the optimisation."""
         edges = _edges(job)
         p = physical_masses(edges)
-        j = int(np.searchsorted(np.cumsum(p), 0.5))  # the annulus holding the median primary
-        return annulus_task(j, edges, n_histories, job.job.seed, job.job.chunk_size)
+        n = max(n_histories // p.size, 20)
+        return [(annulus_task(j, edges, n, job.job.seed, job.job.chunk_size), float(p[j])) for j in range(p.size)]
 
     # -- driver ----------------------------------------------------------------------------
     def state_files(self, job, output: str) -> list[str]:

@@ -90,8 +90,8 @@ class SelftestApp(App):
     def planned_histories(self, job) -> int:
         return job.job.n_histories  # one task
 
-    def timing_task(self, job, n_histories: int) -> Task:
-        return self.task(job, n_histories, job.job.seed)
+    def timing_tasks(self, job, n_histories: int) -> list[tuple[Task, float]]:
+        return [(self.task(job, n_histories, job.job.seed), 1.0)]
 
     def task_from_request(self, job, fields) -> Task:
         n = int(fields.get("n_histories", 0))
