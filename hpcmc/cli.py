@@ -597,12 +597,14 @@ def _add_logging_options(parser: argparse.ArgumentParser, default) -> None:
 
 
 def configure_logging(verbose: int = 0, level: Optional[str] = None) -> None:
-    """Send the ``hpcmc.*`` loggers to stderr at ``level`` (or WARNING/INFO/DEBUG for ``verbose`` 0/1/2+).
+    """Send the ``hpcmc.*`` loggers to stderr at ``level`` (or INFO/DEBUG for ``verbose`` 1/2+).
 
     Only hpcmc's loggers are configured: the root logger and other libraries' (Optuna's) are left
-    alone. Calling it again replaces the handler it installed.
+    alone. Without ``verbose`` or ``level`` the ``hpcmc`` logger keeps the root logger's level
+    (WARNING unless a program embedding hpcmc set another). Calling it again replaces the
+    handler it installed.
     """
-    name = level or ("DEBUG" if verbose >= 2 else "INFO" if verbose == 1 else "WARNING")
+    name = level or ("DEBUG" if verbose >= 2 else "INFO" if verbose == 1 else "NOTSET")
     logger = logging.getLogger("hpcmc")
     for h in [h for h in logger.handlers if getattr(h, "_hpcmc_cli", False)]:
         logger.removeHandler(h)

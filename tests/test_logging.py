@@ -21,7 +21,7 @@ def _free_port() -> int:
 def test_verbose_and_log_level_set_the_hpcmc_logger_only():
     root_level = logging.getLogger().level
     try:
-        for argv, level in ((["options", "selftest"], logging.WARNING),
+        for argv, level in ((["options", "selftest"], logging.NOTSET),  # the root's level: WARNING in `hpcmc`
                             (["-v", "options", "selftest"], logging.INFO),
                             (["options", "selftest", "-v"], logging.INFO),
                             (["-vv", "options", "selftest"], logging.DEBUG),
