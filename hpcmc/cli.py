@@ -1,10 +1,12 @@
-"""The ``hpcmc`` command: run | serve | submit | plot | info.
+"""The ``hpcmc`` command: run | serve | submit | plot | check | options | info.
 
 Every rank of an MPI job runs the same command. Rank 0 (the master) reads and validates the
 job and broadcasts its text; workers build the same problem and serve chunks until the master
 releases them. Exit status: 0 success, 2 bad input (job file, arguments, existing output), 1
 any other failure — on any rank, which then ends the whole job (see
-:mod:`hpcmc.runtime.scheduler`).
+:mod:`hpcmc.runtime.scheduler`); 75 (``EXIT_INTERRUPTED``) on every rank when ``run`` was
+stopped by SIGTERM or SIGUSR1 on the master after writing its statepoint
+(:mod:`hpcmc.runtime.stop`).
 
 The modules imported at the top use the standard library only. The commands import the rest
 inside their functions on purpose: each loads only what it runs (``hpcmc --version``, ``info``
@@ -14,7 +16,10 @@ and ``submit`` load no numba, h5py or app), and MPI starts only in
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
 import os
+import signal
 import sys
 import time
 import traceback
@@ -27,6 +32,7 @@ from hpcmc.overrides import apply_overrides, format_overrides, parse_assignments
 from hpcmc.runtime.comm import abort, get_world
 from hpcmc.runtime.mpi_library import srun_mpi_plugin
 from hpcmc.runtime.progress import Progress, is_quiet_env
+from hpcmc.runtime.stop import EXIT_INTERRUPTED, Interrupted, StopRequest
 
 __all__ = ["main", "run_job", "UsageError", "COMMAND_ENV"]
 
@@ -180,6 +186,11 @@ def _with_comm(fn):
             if comm.rank == 0:
                 print(f"hpcmc: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        except Interrupted as exc:  # a stop signal on the master; every rank exits with the same status
+            if comm.rank == 0:
+                print(f"hpcmc: {exc}; continue with the same command and --resume (or --resume-if-interrupted)",
+                      file=sys.stderr, flush=True)
+            return EXIT_INTERRUPTED
         except KeyboardInterrupt:
             if comm.size > 1:
                 abort(comm, f"hpcmc: rank {comm.rank} interrupted", 130)
@@ -195,9 +206,14 @@ def _make_master(job, problem, comm, *, output: str, quiet: bool, statepoint_ref
     from hpcmc.runtime.scheduler import Master  # lazy: numba
 
     sp_path = statepoint_path(output)
+    stop = StopRequest().install()  # SIGTERM/SIGUSR1: statepoint at the next safe point, then exit 75
 
     def on_checkpoint(task, done, tallies):
         write_statepoint(sp_path, job.text, job.app_name, task, done, tallies, statepoint_ref.get("app_state"))
+        if stop.requested:
+            print(f"hpcmc: {signal.Signals(stop.signum).name}: wrote {sp_path} at history {done:,} of the task "
+                  "in progress",
+                  file=sys.stderr, flush=True)
 
     return Master(
         comm,
@@ -205,6 +221,7 @@ def _make_master(job, problem, comm, *, output: str, quiet: bool, statepoint_ref
         checkpoint_interval_s=job.job.checkpoint_interval_s,
         on_checkpoint=on_checkpoint,
         on_progress=Progress(job.app_name, quiet=quiet),
+        stop=stop,
     )
 
 
@@ -233,6 +250,7 @@ def run_job(args, comm, command: str) -> Optional[str]:
         The results file on rank 0, ``None`` on workers. Bad input raises :class:`UsageError`.
     """
     from hpcmc.apps.base import RunContext  # lazy: numpy
+    from hpcmc.config import input_files  # lazy: loads the app registry
     from hpcmc.io.results import ResultsWriter, provenance  # lazy: h5py
     from hpcmc.io.statepoint import statepoint_path
     from hpcmc.runtime.scheduler import worker_loop  # lazy: numba
@@ -272,7 +290,7 @@ def run_job(args, comm, command: str) -> Optional[str]:
         return result
 
     log = _log_fn(quiet)
-    prov = provenance(comm.size, job.job.seed, command)
+    prov = provenance(comm.size, job.job.seed, command, job_text=job.text, input_files=input_files(job))
     writer = ResultsWriter(output, job.text, job.app_name, prov)
     writer.add_timing("startup", time.perf_counter() - t_start)
     try:
@@ -342,12 +360,11 @@ def cmd_submit(args) -> int:
     from hpcmc.gateway import Client, GatewayError  # lazy: ZeroMQ and protobuf
 
     key = _read_key(args.auth_key_file, "--auth-key-file")
-    fields = {}
-    for item in args.field or []:
-        if "=" not in item:
-            raise UsageError(f"--field must be NAME=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        fields[k] = float(v) if any(c in v for c in ".eE") else int(v)
+    if "://" not in args.url:
+        raise UsageError(f"URL must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555, got {args.url!r}")
+    if args.action != "simulate" and (args.field or args.app or args.output):
+        raise UsageError(f"{args.action} takes no --app, --field or -o (those are for simulate)")
+    fields = dict(_parse_field(item) for item in args.field or [])
     with Client(args.url, auth_key=key, timeout_s=args.timeout_s) as client:
         try:
             if args.action == "status":
@@ -377,6 +394,28 @@ def cmd_submit(args) -> int:
     return EXIT_OK
 
 
+def _parse_field(item: str) -> tuple[str, object]:
+    """``NAME=VALUE`` of ``submit --field``: an integer where the value is one (``1e4`` too, as in
+    job files), else a float; anything else is a usage error naming the field and the value."""
+    name, eq, text = item.partition("=")
+    name, text = name.strip(), text.strip()
+    if not eq or not name or not text:
+        raise UsageError(f"--field must be NAME=VALUE, got {item!r}")
+    try:
+        return name, int(text.replace("_", ""))
+    except ValueError:
+        pass
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        raise UsageError(f"--field {name}: the value must be a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise UsageError(f"--field {name}: the value must be a finite number, got {text!r}")
+    if value.is_integer() and abs(value) < 2**53:
+        return name, int(value)  # 1e4 is an integer, as in job files (integer fields refuse floats)
+    return name, value
+
+
 def _short(a) -> str:
     import numpy as np  # lazy: `hpcmc --version` and `info` need no numpy
 
@@ -401,10 +440,104 @@ def _app_plot(app_name: str, results_path: str, outdir: str) -> list[str]:
 
 def cmd_plot(args) -> int:
     from hpcmc.io.plots import plot_results  # lazy: h5py
+    from hpcmc.io.results import FileFormatError, open_results
+
+    try:
+        open_results(args.results).close()  # bad input (exit 2) before any plotting
+    except (FileNotFoundError, FileFormatError) as exc:
+        raise UsageError(str(exc)) from None
 
     paths = plot_results(args.results, args.outdir, app_plot=_app_plot)
     for p in paths:
         print(p)
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    """Validate a job, print it resolved (defaults marked), its histories and optionally a time estimate."""
+    from hpcmc.apps import get_app  # lazy: the app's modules
+    from hpcmc.config import ConfigError, load_job, resolved_lines  # lazy: loads the app registry
+
+    try:
+        job = load_job(args.job, args.set or ())
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    app = get_app(job.app_name)
+    print(f"# {args.job}: a valid {job.app_name} job; every option, '# default' where the file does not set it")
+    for line in resolved_lines(job):
+        print(line)
+    planned = app.planned_histories(job)
+    print("")
+    if planned is None:
+        print(f"# total histories: not known in advance (app {job.app_name!r} does not say)")
+    elif planned == 0:
+        print(f"# total histories: 0 (app {job.app_name!r} runs no transport)")
+    else:
+        print(f"# total histories: {planned:,} over all tasks (an upper bound where an optimizer may stop early)")
+    if args.time:
+        _print_time_estimate(args, job, app, planned)
+    return EXIT_OK
+
+
+def _print_time_estimate(args, job, app, planned) -> None:
+    """``check --time``: time a short serial sample and extrapolate to the job."""
+    from hpcmc.runtime.estimate import time_per_history  # lazy: numba
+
+    warmup = 10
+    tasks = app.timing_tasks(job, args.time_histories) if planned else []
+    if not tasks:
+        print(f"# estimated run time: cannot be estimated for app {job.app_name!r}")
+        return
+    problem = app.make_problem(job)
+    if problem is None:
+        print(f"# estimated run time: app {job.app_name!r} runs no transport")
+        return
+    t0 = time.perf_counter()
+    per_history_s = 0.0
+    for task, weight in tasks:  # each task's first `warmup` histories compile and are not timed
+        task = dataclasses.replace(task, n_histories=task.n_histories + warmup)
+        per_history_s += weight * time_per_history(problem, task, warmup_histories=warmup)
+    core_s = per_history_s * planned
+    workers = max(args.ranks - 1, 1)  # the master runs histories only when it is alone
+    n_timed = sum(task.n_histories for task, _ in tasks)
+    print(f"# estimated run time: {_duration(core_s)} on one core ({per_history_s * 1e3:.3g} ms per history, "
+          f"timed over {n_timed} histories of {len(tasks)} task(s) after {warmup} each to compile; "
+          f"setup and timing took {time.perf_counter() - t0:.1f} s)")
+    launch = "serially" if args.ranks <= 1 else f"with mpiexec -n {args.ranks} ({workers} workers)"
+    print(f"#   {launch}: about {_duration(core_s / workers)} (rough: history costs differ between tasks; "
+          "--ranks N for another launch)")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds / 3600:.3g} h"
+
+
+def cmd_options(args) -> int:
+    """Every option of ``[job]``, ``[gateway]`` and the app's table: type, default, unit, range, doc."""
+    from hpcmc.apps import get_app, known_apps  # lazy: the app's modules
+    from hpcmc.config import GatewaySection, JobSection, describe  # lazy: loads the app registry
+    from hpcmc.schema import did_you_mean
+
+    if args.app not in known_apps():
+        raise UsageError(f"unknown app {args.app!r}{did_you_mean(args.app, known_apps())}; "
+                         f"known apps: {', '.join(known_apps())}")
+    app = get_app(args.app)
+    print("# KEY (TYPE) = DEFAULT [UNIT] {RANGE}: DOC   (set in the job file's tables or with --set KEY=VALUE)")
+    tables = [("job", JobSection), ("gateway", GatewaySection)]
+    if app.config_class is not None:
+        tables.append((args.app, app.config_class))
+    for name, cls in tables:
+        note = ""
+        if name == args.app:
+            note = ("  # may be left out: the defaults are a job" if app.defaults_are_a_job
+                    else "  # required in a job file, even if empty")
+        print(f"\n[{name}]{note}")
+        for line in describe(cls, prefix=f"{name}."):
+            print(line)
     return EXIT_OK
 
 
@@ -421,6 +554,7 @@ def cmd_info(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hpcmc", description="MPI-parallel Monte Carlo transport driven by Python optimizers.")
     p.add_argument("--version", action="version", version=f"hpcmc {__version__}")
+    _add_logging_options(p, None)
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run a job file (under mpiexec for several ranks)")
@@ -462,12 +596,72 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("-o", "--outdir", default=None, help="directory for the PNGs (default: beside the file)")
     pl.set_defaults(func=lambda a: _plain(cmd_plot, a))
 
+    k = sub.add_parser("check", help="validate a job: print it resolved, its histories, optionally a time estimate")
+    k.add_argument("job", help="job file (TOML)")
+    k.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override an option, e.g. --set job.n_histories=1e5 --set gnp.optimizer.sampler=tpe")
+    k.add_argument("--time", action="store_true",
+                   help="estimate the run time from a short timed sample of the job's histories (serial)")
+    k.add_argument("--time-histories", type=_positive_int, default=300, metavar="N",
+                   help="histories timed by --time (default 300)")
+    k.add_argument("--ranks", type=_positive_int, default=1, metavar="N",
+                   help="ranks of the planned mpiexec -n N for the --time estimate (default 1)")
+    k.set_defaults(func=lambda a: _plain(cmd_check, a))
+
+    o = sub.add_parser("options", help="every option of an app's job file: type, default, unit, range, doc")
+    o.add_argument("app", help="app name (gnp, lem, selftest)")
+    o.set_defaults(func=lambda a: _plain(cmd_options, a))
+
     i = sub.add_parser("info", help="versions, MPI library, numba threading layer")
     i.add_argument("--srun-mpi", action="store_true",
                    help="print only the srun --mpi plugin for the MPI library mpi4py is linked to "
                         "(pmi2 for MPICH and Intel MPI, pmix for Open MPI; HPCMC_SRUN_MPI overrides)")
     i.set_defaults(func=lambda a: _plain(cmd_info, a))
+    for sp in sub.choices.values():  # `hpcmc serve JOB -v` works as well as `hpcmc -v serve JOB`
+        _add_logging_options(sp, argparse.SUPPRESS)
     return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _add_logging_options(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("-v", "--verbose", action="count", default=0 if default is None else default,
+                        help="log more of hpcmc's messages on stderr (-v: INFO, e.g. one line per gateway "
+                             "request; -vv: DEBUG)")
+    parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, metavar="LEVEL",
+                        default=None if default is None else default,
+                        help=f"level of hpcmc's log messages on stderr ({', '.join(LOG_LEVELS)}; default WARNING; "
+                             "overrides -v)")
+
+
+def configure_logging(verbose: int = 0, level: Optional[str] = None) -> None:
+    """Send the ``hpcmc.*`` loggers to stderr at ``level`` (or INFO/DEBUG for ``verbose`` 1/2+).
+
+    Only hpcmc's loggers are configured: the root logger and other libraries' (Optuna's) are left
+    alone. Without ``verbose`` or ``level`` the ``hpcmc`` logger keeps the root logger's level
+    (WARNING unless a program embedding hpcmc set another). Calling it again replaces the
+    handler it installed.
+    """
+    name = level or ("DEBUG" if verbose >= 2 else "INFO" if verbose == 1 else "NOTSET")
+    logger = logging.getLogger("hpcmc")
+    for h in [h for h in logger.handlers if getattr(h, "_hpcmc_cli", False)]:
+        logger.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._hpcmc_cli = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(getattr(logging, name))
 
 
 def _plain(fn, args) -> int:
@@ -484,6 +678,7 @@ def _plain(fn, args) -> int:
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(args.verbose, args.log_level)
     return int(args.func(args) or 0)
 
 

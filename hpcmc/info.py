@@ -12,7 +12,7 @@ from hpcmc.runtime.mpi_library import library_version, srun_mpi_plugin
 __all__ = ["collect_info"]
 
 _PACKAGES = ("numpy", "numba", "scipy", "h5py", "zmq", "google.protobuf", "optuna", "xraylib", "spekpy",
-             "pyamtrack", "matplotlib", "mpi4py")
+             "matplotlib", "mpi4py")
 
 
 def _version(name: str) -> str:

@@ -28,7 +28,7 @@ else:  # pragma: no cover - Python 3.10
 from hpcmc.schema import ConfigError
 
 __all__ = ["parse_assignment", "parse_assignments", "apply_overrides", "dumps_toml", "toml_value",
-           "format_overrides"]
+           "toml_key", "format_overrides"]
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _SEGMENT = re.compile(r"^([A-Za-z0-9_-]+)((?:\[\d+\])*)$")
@@ -49,7 +49,9 @@ def parse_assignment(item: str) -> tuple[str, Any]:
     text = text.strip()
     try:
         value = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as exc:
+        if not text or text[0] in "[{\"'":
+            raise ConfigError(f"--set {key}: the value is not a TOML value, got {text!r} ({exc})") from None
         value = text  # a bare word: x.h5, gold, ...
     return key, value
 
@@ -87,6 +89,9 @@ def _path(key: str) -> list[str | int]:
         raise ConfigError(f"override key must be a string like 'job.n_histories', got {key!r}")
     parts: list[str | int] = []
     for seg in key.split("."):
+        if seg.strip().isdigit() and parts:  # lem.beams.1.kvp, as lem.beams[1].kvp
+            parts.append(int(seg))
+            continue
         m = _SEGMENT.match(seg.strip())
         if not m:
             raise ConfigError(f"override key {key!r}: {seg!r} is not a key (keys look like job.n_histories "
@@ -118,6 +123,9 @@ def _set(data: dict, key: str, value: Any) -> None:
         if not isinstance(node, (dict, list)):
             raise ConfigError(f"override {key} = {value!r}: {walked} is a value, not a table")
     last = parts[-1]
+    if isinstance(node, list) and not isinstance(last, int):
+        raise ConfigError(f"override {key} = {value!r}: {walked} is an array of tables; add an entry index, "
+                          f"e.g. {walked}[0].{last}")
     if isinstance(last, int):
         if not isinstance(node, list) or last >= len(node):
             raise ConfigError(f"override {key} = {value!r}: {walked}[{last}] does not exist")
@@ -177,7 +185,8 @@ def apply_overrides(text: str, overrides: Mapping[str, Any], source: str = "<job
 
 
 # -- a small TOML writer --------------------------------------------------------------------------
-def _key(k: str) -> str:
+def toml_key(k: str) -> str:
+    """``k`` as a TOML key: bare when it can be, else a quoted string."""
     return k if _BARE_KEY.match(k) else _string(k)
 
 
@@ -192,6 +201,8 @@ def toml_value(v: Any) -> str:
     if isinstance(v, int):
         return str(v)
     if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
         if math.isinf(v):
             return "inf" if v > 0 else "-inf"
         return repr(v)
@@ -199,10 +210,10 @@ def toml_value(v: Any) -> str:
         return _string(v)
     if isinstance(v, (_dt.datetime, _dt.date, _dt.time)):
         return v.isoformat()
-    if isinstance(v, list):
+    if isinstance(v, (list, tuple)):
         return "[" + ", ".join(toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{_key(k)} = {toml_value(x)}" for k, x in v.items()) + "}"
+        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(x)}" for k, x in v.items()) + "}"
     raise TypeError(f"cannot write a {type(v).__name__} as TOML")
 
 
@@ -213,9 +224,9 @@ def _is_table_array(v: Any) -> bool:
 def _dump_table(lines: list[str], name: str, table: dict) -> None:
     for k, v in table.items():
         if not isinstance(v, dict) and not _is_table_array(v):
-            lines.append(f"{_key(k)} = {toml_value(v)}")
+            lines.append(f"{toml_key(k)} = {toml_value(v)}")
     for k, v in table.items():
-        full = f"{name}.{_key(k)}" if name else _key(k)
+        full = f"{name}.{toml_key(k)}" if name else toml_key(k)
         if isinstance(v, dict):
             lines += ["", f"[{full}]"]
             _dump_table(lines, full, v)

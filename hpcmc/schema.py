@@ -9,11 +9,12 @@ asks the app registry for the app's schema) builds on it.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import typing
 from typing import Any, Optional, Sequence
 
-__all__ = ["ConfigError", "option", "parse_table", "describe"]
+__all__ = ["ConfigError", "option", "parse_table", "describe", "did_you_mean", "is_hidden", "type_name", "range_text"]
 
 
 class ConfigError(ValueError):
@@ -31,9 +32,15 @@ def option(
     lt: Optional[float] = None,
     choices: Optional[Sequence[Any]] = None,
     min_len: Optional[int] = None,
+    hidden: bool = False,
 ):
-    """A dataclass field with documentation, unit and admissible range for validation."""
-    meta = dict(doc=doc, unit=unit, ge=ge, gt=gt, le=le, lt=lt, choices=choices, min_len=min_len)
+    """A dataclass field with documentation, unit and admissible range for validation.
+
+    ``hidden=True`` marks a test hook (e.g. ``selftest.fail_at_history``): it is validated and
+    accepted like any option, but :func:`describe` (``hpcmc options``), the "known keys" of
+    error messages and the suggestions leave it out, so users do not meet it.
+    """
+    meta = dict(doc=doc, unit=unit, ge=ge, gt=gt, le=le, lt=lt, choices=choices, min_len=min_len, hidden=hidden)
     if isinstance(default, (list, dict, set)):
         raise TypeError("use a tuple for sequence defaults (configs are frozen)")
     return dataclasses.field(default=default, metadata=meta)
@@ -45,6 +52,47 @@ def _fmt(value: Any) -> str:
     if isinstance(value, dict):
         return "a table"
     return str(value)
+
+
+def did_you_mean(word: str, candidates) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``candidates`` to ``word``, or ``""``."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def is_hidden(f: dataclasses.Field) -> bool:
+    """True for an option declared with ``hidden=True`` (a test hook)."""
+    return bool(f.metadata.get("hidden"))
+
+
+def type_name(tp) -> str:
+    """Short type of an option for ``hpcmc options``: int, float, bool, str, list[...], table."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return type_name(args[0])
+    if origin is tuple:
+        return f"list[{type_name(typing.get_args(tp)[0])}]"
+    if dataclasses.is_dataclass(tp):
+        return "table"
+    return getattr(tp, "__name__", str(tp))
+
+
+def range_text(meta) -> str:
+    """The admissible range of an option as text (``>= 1, <= 100``; ``one of 'a', 'b'``), or ``""``."""
+    parts = [f"{sym} {_bound_text(meta[key])}" for key, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+             if meta.get(key) is not None]
+    if meta.get("choices") is not None:
+        parts.append("one of " + ", ".join(_fmt(c) for c in meta["choices"]))
+    if meta.get("min_len") is not None:
+        parts.append(f"at least {meta['min_len']} entries")
+    return ", ".join(parts)
+
+
+def _bound_text(bound: float) -> str:
+    if float(bound).is_integer() and abs(bound) >= 1e5:
+        return f"{int(bound):_}"  # 100_000_000, as a job file may write it
+    return f"{bound:g}"
 
 
 def _type_name(tp) -> str:
@@ -144,8 +192,10 @@ def parse_table(cls, table: dict, where: str, file: str):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(table) - set(fields))
     if unknown:
-        known = ", ".join(sorted(fields))
-        raise ConfigError(f"{file}: unknown key {where}.{unknown[0]} (known keys of [{where}]: {known})")
+        visible = sorted(n for n, f in fields.items() if not is_hidden(f))
+        hint = did_you_mean(unknown[0], visible)
+        raise ConfigError(f"{file}: unknown key {where}.{unknown[0]} = {_fmt(table[unknown[0]])}{hint} "
+                          f"(known keys of [{where}]: {', '.join(visible)})")
     values = {}
     for name, f in fields.items():
         key = f"{where}.{name}"
@@ -168,16 +218,44 @@ def parse_table(cls, table: dict, where: str, file: str):
 
 
 def describe(cls, prefix: str = "") -> list[str]:
-    """One line per option of ``cls``: key, default, unit, range and doc (for ``hpcmc info``)."""
+    """One line per option of ``cls`` (for ``hpcmc options``): key, type, default, unit, range, doc.
+
+    Nested tables are described with dotted keys, arrays of tables (``tuple[Table, ...]``) as
+    ``key[].field``; hidden options (test hooks, see :func:`option`) are left out. A line reads
+    ``key (type) = default [unit] {range}: doc``.
+    """
     lines = []
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        key = f"{prefix}{f.name}"
-        if dataclasses.is_dataclass(hints[f.name]):
-            lines += describe(hints[f.name], prefix=f"{key}.")
+        if is_hidden(f):
             continue
+        key = f"{prefix}{f.name}"
+        tp = hints[f.name]
         meta = f.metadata
-        default = "required" if f.default is dataclasses.MISSING else f"= {f.default!r}"
+        if dataclasses.is_dataclass(tp):
+            lines += describe(tp, prefix=f"{key}.")
+            continue
+        args = typing.get_args(tp) if typing.get_origin(tp) is tuple else ()
+        if args and dataclasses.is_dataclass(args[0]):
+            lines.append(f"{key} (array of tables [[...]]): {meta.get('doc', '')}")
+            lines += describe(args[0], prefix=f"{key}[].")
+            continue
+        if f.default is not dataclasses.MISSING:
+            default = f"= {_default_text(f.default)}"
+        else:
+            default = "required"
         unit = f" [{meta['unit']}]" if meta.get("unit") else ""
-        lines.append(f"{key} {default}{unit}: {meta.get('doc', '')}")
+        rng = range_text(meta)
+        rng = f" {{{rng}}}" if rng else ""
+        lines.append(f"{key} ({type_name(tp)}) {default}{unit}{rng}: {meta.get('doc', '')}")
     return lines
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_default_text(v) for v in value) + "]"
+    return repr(value)

@@ -45,7 +45,7 @@ def test_missing_job_file_and_bad_results_file(tmp_path):
     with h5py.File(bad, "w") as h5:
         h5.attrs["filetype"] = "something-else"
     proc = run_hpcmc(["plot", bad], check=False)
-    assert proc.returncode == 1 and "not an hpcmc-results file" in proc.stderr
+    assert proc.returncode == 2 and "not an hpcmc-results file" in proc.stderr
 
 
 @pytest.mark.parametrize("job", sorted((REPO / "jobs").glob("*.toml")) + sorted((REPO / "jobs").glob("*/*.toml")),
@@ -54,3 +54,55 @@ def test_shipped_job_files_validate(job):
     from hpcmc.config import load_job
 
     load_job(job)
+
+
+def test_plot_bad_input_exits_2(tmp_path, capsys):
+    from hpcmc.cli import main
+
+    assert main(["plot", str(tmp_path / "none.h5")]) == 2
+    assert "no such results file" in capsys.readouterr().err
+    text = tmp_path / "text.h5"
+    text.write_text("not hdf5")
+    assert main(["plot", str(text)]) == 2
+    assert "not an HDF5 file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["simulate", "--app", "selftest", "--field", "n_histories"], "--field must be NAME=VALUE, got 'n_histories'"),
+    (["simulate", "--app", "selftest", "--field", "n_histories=many"], "--field n_histories: the value must be a number, got 'many'"),
+    (["simulate", "--app", "selftest", "--field", "seed=nan"], "finite"),
+    (["simulate", "--app", "selftest", "--field", "n_histories=1.5", "--field", "seed=1"], "selftest.n_histories = 1.5"),
+    (["simulate", "--app", "selftest", "--field", "nhistories=10"], "unknown ['nhistories']"),
+    (["simulate", "--app", "nope", "--field", "n=1"], "unknown app 'nope'"),
+    (["simulate", "--field", "n_histories=10", "--field", "seed=1"], "simulate needs --app"),
+    (["status", "--field", "n_histories=10"], "status takes no --app, --field or -o"),
+])
+def test_submit_bad_input_exits_2_before_sending(args, fragment, capsys):
+    from hpcmc.cli import main
+
+    # nothing listens on this port: every refusal must come before a request is sent
+    assert main(["submit", "tcp://127.0.0.1:9", *args, "--timeout-s", "2"]) == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_submit_bad_url_and_action_exit_2(capsys):
+    from hpcmc.cli import main
+
+    assert main(["submit", "notaurl", "status"]) == 2
+    assert "ZeroMQ endpoint" in capsys.readouterr().err
+    assert main(["submit", "tcp://nohost-and-no-port", "status", "--timeout-s", "2"]) == 2
+    assert "is not a ZeroMQ endpoint" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["submit", "tcp://127.0.0.1:9", "simulat"])
+    assert info.value.code == 2
+
+
+def test_submit_field_values_parse_like_job_files():
+    from hpcmc.cli import _parse_field
+
+    assert _parse_field("n_histories=1e4") == ("n_histories", 10_000)
+    assert isinstance(_parse_field("n_histories=1e4")[1], int)
+    assert _parse_field("n_primaries=1_000_000") == ("n_primaries", 1_000_000)
+    assert _parse_field("n_primaries=2.5e6") == ("n_primaries", 2_500_000)
+    assert _parse_field("b_lower_nm=12.5") == ("b_lower_nm", 12.5)
+    assert _parse_field("seed=-3") == ("seed", -3)

@@ -86,6 +86,9 @@ def test_in_process_and_over_tcp_give_identical_q(tmp_path):
     finally:
         if server.poll() is None:
             server.kill()
+    with h5py.File(local, "r") as h5:  # the sampler the optimizer used is in the provenance
+        assert h5["provenance"].attrs["gnp_sampler"] == "tpe"
+        assert h5["provenance"].attrs["gnp_sampler_requested"] == "tpe"
     a, b = _qs(local), _qs(remote)
     assert len(a) == len(b) == 2
     for qa, qb in zip(a, b):

@@ -107,3 +107,53 @@ def test_provenance_of_an_open_mpi_run_is_writable(tmp_path, monkeypatch):
         pass
     with h5py.File(tmp_path / "r.h5") as h5:
         assert h5["provenance"].attrs["mpi_library"].startswith("Open MPI v5.0.11")
+
+
+def test_provenance_records_library_versions_job_and_input_hashes(tmp_path):
+    import hashlib
+    import importlib.metadata
+
+    spectrum = tmp_path / "spectrum.txt"
+    spectrum.write_text("0.05 1.0\n0.1 2.0\n")
+    text = "[job]\napp='selftest'\n"
+    prov = provenance(2, 5, "hpcmc run j.toml", job_text=text, input_files=[spectrum])
+    for lib in ("xraylib", "spekpy", "scipy", "optuna", "mpi4py", "h5py", "numba", "numpy"):
+        assert prov[lib] == importlib.metadata.version(lib), lib
+    assert "torch" in prov  # a version, or "not installed"
+    assert prov["job_sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    assert prov["n_input_files"] == 1 and prov["input_file_0"] == str(spectrum)
+    assert prov["input_sha256_0"] == hashlib.sha256(spectrum.read_bytes()).hexdigest()
+    path = tmp_path / "r.h5"
+    with ResultsWriter(str(path), text, "selftest", prov) as w:
+        w.add_provenance("gnp_sampler", "tpe\x00")
+    with open_results(str(path)) as h5:
+        attrs = h5["provenance"].attrs
+        assert attrs["input_sha256_0"] == prov["input_sha256_0"] and attrs["gnp_sampler"] == "tpe"
+
+
+def test_input_files_are_the_existing_paths_a_job_names(tmp_path):
+    from hpcmc.config import input_files, parse_job
+
+    (tmp_path / "spectra").mkdir()
+    spectrum = tmp_path / "spectra" / "beam.txt"
+    spectrum.write_text("1 1\n")
+    text = ("[job]\napp = 'lem'\noutput = 'lem.h5'\n[lem.calibration]\neps_v_gy_um3 = 1.0\n"
+            "[[lem.beams]]\nname = 'file beam'\nkind = 'file'\npath = 'spectra/beam.txt'\n"
+            "[[lem.beams]]\nname = 'missing'\nkind = 'file'\npath = 'spectra/none.txt'\n")
+    (tmp_path / "lem.h5").write_bytes(b"")  # the output is not an input
+    job = parse_job(text, str(tmp_path / "job.toml"))
+    assert input_files(job) == [spectrum.resolve()]
+
+
+def test_run_writes_the_job_hash_into_provenance(tmp_path):
+    import hashlib
+
+    from conftest import run_hpcmc, write_job
+
+    job = write_job(tmp_path / "j.toml", n_histories=2_000, chunk_size=1_000, n_bins=4)
+    out = tmp_path / "r.h5"
+    run_hpcmc(["run", job, "-o", out])
+    with open_results(str(out)) as h5:
+        attrs = h5["provenance"].attrs
+        assert attrs["job_sha256"] == hashlib.sha256(job.read_bytes()).hexdigest()
+        assert attrs["n_input_files"] == 0 and attrs["scipy"] and attrs["xraylib"]

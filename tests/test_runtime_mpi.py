@@ -121,3 +121,125 @@ def test_master_does_not_burn_a_core(tmp_path, mpi):
     _, attrs = _tallies(out)
     assert attrs["wall_time_s"] > 0.3, "task too short to measure the master's CPU share"
     assert attrs["master_cpu_fraction"] < 0.05
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, grandchildren...), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _rank_pids(launcher_pid: int, n_ranks: int, timeout_s: float = 60.0) -> dict[int, int]:
+    """``{rank: pid}`` of the ranks started by a launcher: its descendants whose environment
+    holds the rank (PMI_RANK for MPICH and Intel MPI, OMPI_COMM_WORLD_RANK/PMIX_RANK for Open MPI)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        ranks = {}
+        for pid in _descendants(launcher_pid):
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+            except OSError:
+                continue
+            for var in (b"PMI_RANK", b"OMPI_COMM_WORLD_RANK", b"PMIX_RANK"):
+                if var in env and b"python" in open(f"/proc/{pid}/cmdline", "rb").read():
+                    ranks[int(env[var])] = pid
+                    break
+        if len(ranks) == n_ranks or time.monotonic() > deadline:
+            return ranks
+        time.sleep(0.1)
+
+
+def _histories_done(path) -> int:
+    for _ in range(50):  # the master may be replacing the file right now
+        try:
+            with h5py.File(path, "r") as h5:
+                return int(h5["statepoint"].attrs["histories_done"])
+        except (OSError, KeyError):
+            time.sleep(0.05)
+    raise AssertionError(f"cannot read {path}")
+
+
+@pytest.mark.parametrize("sig, to_all_ranks", [(signal.SIGTERM, False), (signal.SIGUSR1, True)],
+                         ids=["SIGTERM-rank0", "SIGUSR1-all-ranks"])
+def test_stop_signal_writes_a_statepoint_and_exits_75_on_all_ranks(tmp_path, mpi, sig, to_all_ranks):
+    """SIGTERM to rank 0 (scancel, a time limit) or SIGUSR1 to every rank (``#SBATCH --signal=USR1@120``):
+    the run writes a statepoint at the next safe point, every rank exits 75 (no hang), and --resume
+    ends with the uninterrupted answer bit for bit."""
+    job = write_job(tmp_path / "long.toml", n_histories=200_000, chunk_size=2_000,
+                    extra="checkpoint_interval_s = 1.0", work_per_history=4000, cost_decades=0.5)
+    out = tmp_path / "stopped.h5"
+    sp = tmp_path / "stopped.h5.statepoint.h5"
+    proc = mpi.popen(["run", job, "-o", out], 3, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                     start_new_session=True)
+    try:
+        ranks = _rank_pids(proc.pid, 3)
+        assert sorted(ranks) == [0, 1, 2], f"ranks found: {ranks}"
+        deadline = time.monotonic() + 120
+        while not sp.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert proc.poll() is None, "run finished before the signal; make it longer"
+        before = _histories_done(sp)
+        for rank, pid in sorted(ranks.items()):
+            if rank == 0 or to_all_ranks:
+                os.kill(pid, sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=60)
+    assert proc.returncode == 75, err
+    assert f"stopped by {signal.Signals(sig).name}" in err and "--resume" in err, err
+    assert not out.exists() and sp.exists()
+    done = _histories_done(sp)
+    assert before < done < 200_000
+    assert f"at history {done:,} of the task in progress" in err, err
+    if to_all_ranks:
+        return  # the resume is the same as for SIGTERM
+    resumed = run_hpcmc(["run", job, "-o", out, "--resume"], n_ranks=3, mpi=mpi)
+    assert f"at history {done:,}" in resumed.stdout and not sp.exists()
+    fresh = tmp_path / "fresh.h5"
+    run_hpcmc(["run", job, "-o", fresh], n_ranks=2, mpi=mpi)
+    _assert_bitwise_equal(_tallies(out)[0], _tallies(fresh)[0])
+
+
+def test_stop_signal_in_a_serial_run(tmp_path):
+    """One process (no launcher): SIGTERM writes the statepoint and exits 75 as well."""
+    from conftest import default_mpi
+
+    impl = default_mpi()
+    job = write_job(tmp_path / "long.toml", n_histories=200_000, chunk_size=2_000,
+                    extra="checkpoint_interval_s = 1.0", work_per_history=4000, cost_decades=0.5)
+    out = tmp_path / "serial.h5"
+    sp = tmp_path / "serial.h5.statepoint.h5"
+    env = impl.env()
+    env["HPCMC_MPI"] = "0"
+    proc = subprocess.Popen(impl.command(["run", job, "-o", out]), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not sp.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        before = _histories_done(sp)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 75, err
+    assert before < _histories_done(sp) < 200_000

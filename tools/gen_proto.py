@@ -7,13 +7,25 @@ Usage::
     python tools/gen_proto.py --check    # exit 1 if the committed file is out of date
 
 The code is generated with ``grpc_tools.protoc`` (Python messages only, no gRPC stubs), so
-the protoc version is the one bundled with the pinned ``grpcio-tools`` (a dev/test
-dependency, not an install requirement). The generated module checks at import time that the
-installed ``protobuf`` runtime is not older than the protoc that generated it.
+the protoc version is the one bundled with ``grpcio-tools`` (a dev/test dependency, not an
+install requirement). That version sets the oldest ``protobuf`` runtime the generated module
+works with, hence hpcmc's ``protobuf`` floor: it is pinned to :data:`GRPCIO_TOOLS_VERSION`
+(1.62.x bundles protoc 25.x, whose code runs on ``protobuf>=4.25``; protoc 26 and later add an
+import-time check that requires a runtime at least as new as that protoc). Writing with
+another version is refused, so the floor cannot rise by accident; in a fresh environment::
+
+    python -m venv /tmp/gt && /tmp/gt/bin/pip install grpcio-tools==1.62.3 && /tmp/gt/bin/python tools/gen_proto.py
+
+``--check`` compares the whole file when the pinned version is installed, and otherwise the
+serialized descriptor of ``proto/hpcmc.proto`` (the wire format), which does not depend on the
+protoc version.
 """
 from __future__ import annotations
 
 import argparse
+import ast
+import importlib.metadata
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +33,25 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROTO_FILE = REPO_ROOT / "proto" / "hpcmc.proto"
 COMMITTED_FILE = REPO_ROOT / "hpcmc" / "gateway" / "hpcmc_pb2.py"
+#: grpcio-tools whose protoc generates the committed module (as in setup.cfg's ``test`` extra).
+GRPCIO_TOOLS_VERSION = "1.62.3"
+_DESCRIPTOR = re.compile(rb"AddSerializedFile\((b'.*?')\)\n", re.S)
+
+
+def installed_grpcio_tools() -> str:
+    """Version of the installed grpcio-tools ('' if none)."""
+    try:
+        return importlib.metadata.version("grpcio-tools")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def serialized_descriptor(module_text: bytes) -> bytes:
+    """The serialized FileDescriptorProto a generated ``*_pb2.py`` registers."""
+    match = _DESCRIPTOR.search(module_text)
+    if match is None:
+        raise ValueError("no AddSerializedFile(...) call in the generated module")
+    return ast.literal_eval(match.group(1).decode("ascii"))
 
 
 def generate(out_dir, proto_file=PROTO_FILE) -> Path:
@@ -64,16 +95,23 @@ def generate(out_dir, proto_file=PROTO_FILE) -> Path:
 
 
 def check(committed=COMMITTED_FILE, proto_file=PROTO_FILE) -> str:
-    """Compare a fresh generation with ``committed``; return an error text or ``""``."""
+    """Compare a fresh generation with ``committed``; return an error text or ``""``.
+
+    With the pinned grpcio-tools the files must be identical; with another version only the
+    serialized descriptors (the wire format) are compared.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         fresh = generate(tmp, proto_file).read_bytes()
     committed = Path(committed)
     if not committed.exists():
         return f"{committed} does not exist; run `python tools/gen_proto.py`"
-    if committed.read_bytes() != fresh:
+    pinned = installed_grpcio_tools() == GRPCIO_TOOLS_VERSION
+    text = committed.read_bytes()
+    same = text == fresh if pinned else serialized_descriptor(text) == serialized_descriptor(fresh)
+    if not same:
         return (
             f"{committed} is out of date with {proto_file} (or was made by another protoc); "
-            "run `python tools/gen_proto.py` and commit the result"
+            f"run `python tools/gen_proto.py` with grpcio-tools=={GRPCIO_TOOLS_VERSION} and commit the result"
         )
     return ""
 
@@ -93,6 +131,12 @@ def main(argv=None) -> int:
             return 1
         print(f"gen_proto: {COMMITTED_FILE.relative_to(REPO_ROOT)} is current")
         return 0
+    found = installed_grpcio_tools()
+    if found != GRPCIO_TOOLS_VERSION:
+        print(f"gen_proto: grpcio-tools {found or '(none)'} is installed, but hpcmc_pb2.py is generated with "
+              f"grpcio-tools=={GRPCIO_TOOLS_VERSION} (its protoc sets the protobuf floor in setup.cfg); "
+              f"pip install grpcio-tools=={GRPCIO_TOOLS_VERSION} in a separate environment", file=sys.stderr)
+        return 1
     path = generate(COMMITTED_FILE.parent)
     print(f"gen_proto: wrote {path.relative_to(REPO_ROOT)}")
     return 0

@@ -55,6 +55,10 @@ class RunContext:
     resume: bool = False
     extra: dict = dataclasses.field(default_factory=dict)
 
+    def add_provenance(self, key: str, value: Any) -> None:
+        """Record what the driver chose at run time (e.g. the sampler it used) in ``/provenance``."""
+        self.results.add_provenance(key, value)
+
 
 class App(abc.ABC):
     """Base class of an hpcmc app (one instance per process)."""
@@ -63,6 +67,11 @@ class App(abc.ABC):
     name: str = ""
     #: Frozen dataclass validating the app's ``[<name>]`` table (or ``None`` if it has none).
     config_class: Optional[type] = None
+    #: True if the defaults of ``config_class`` are a sensible job by themselves, so a job file
+    #: may leave the ``[<name>]`` table out. False (the default) makes a missing table an error:
+    #: an app whose defaults start a long study (gnp: hours of the paper's settings) must not
+    #: run because a table name was mistyped.
+    defaults_are_a_job: bool = False
 
     def make_problem(self, job: "Job") -> Optional["Problem"]:
         """The transport problem for ``job`` (on every rank), or ``None`` without transport."""
@@ -88,6 +97,18 @@ class App(abc.ABC):
         """Files beside ``output`` in which the driver keeps resumable state (e.g. an optimizer's
         finished iterations). ``hpcmc run`` refuses to start over them without ``--force`` and
         accepts ``--resume`` when one exists."""
+        return []
+
+    def planned_histories(self, job: "Job") -> Optional[int]:
+        """Primary histories of all tasks ``hpcmc run`` will run for ``job`` (an upper bound if
+        the driver may stop early), 0 for an app without transport, ``None`` if unknown.
+        ``hpcmc check`` prints it."""
+        return None
+
+    def timing_tasks(self, job: "Job", n_histories: int) -> list[tuple[Task, float]]:
+        """Tasks of ``n_histories`` histories each and their weights (summing to 1), whose
+        weighted cost per history is typical of ``job`` (for ``hpcmc check --time``); ``[]`` if
+        the app cannot say."""
         return []
 
     def plot(self, results_path: str, outdir: str) -> list[str]:

@@ -166,7 +166,12 @@ class Client:
             sock.setsockopt(zmq.LINGER, 0)
             if "://[" in self.url:
                 sock.setsockopt(zmq.IPV6, 1)
-            sock.connect(self.url)
+            try:
+                sock.connect(self.url)
+            except zmq.ZMQError as exc:  # an unclosed socket would block close() forever
+                sock.close(linger=0)
+                raise ValueError(f"gateway URL {self.url!r} is not a ZeroMQ endpoint ({exc}); "
+                                 "e.g. tcp://127.0.0.1:5555") from None
             self._socket = sock
         return self._socket
 

@@ -435,8 +435,15 @@ def parse_request(payload: bytes) -> pb.Request:
     return request
 
 
+def _is_repeated(field) -> bool:
+    """protobuf >= 6 has ``FieldDescriptor.is_repeated`` (and deprecates ``label``); 4.25 and 5.x
+    only ``label`` — both are within hpcmc's protobuf range."""
+    flag = getattr(field, "is_repeated", None)
+    return bool(flag) if flag is not None else field.label == field.LABEL_REPEATED
+
+
 def _field_value(field, value):
-    if field.is_repeated:
+    if _is_repeated(field):
         return [_fields_dict(item) if isinstance(item, Message) else item for item in value]
     if isinstance(value, Message):
         return _fields_dict(value)

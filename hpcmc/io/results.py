@@ -4,8 +4,11 @@ Layout (``FILETYPE = "hpcmc-results"``, ``VERSION = (1, 1)``)::
 
     /                      attrs: filetype, version, hpcmc_version, app, created_utc
     /config                the job file's text (string dataset)
-    /provenance            attrs: git_sha, n_ranks, seed, host, command, python, numpy,
-                           numba, mpi_library...; /provenance/timings_s attrs: per phase [s]
+    /provenance            attrs: git_sha, n_ranks, seed, host, command, python, the versions
+                           of xraylib, spekpy, scipy, optuna, torch, mpi4py, h5py, numba,
+                           numpy..., mpi_library, job_sha256, input_file_<k> and
+                           input_sha256_<k> per file the job names, app additions (gnp:
+                           gnp_sampler); /provenance/timings_s attrs: per phase [s]
     /tallies/<name>/       sum, sum_sq (per-history raw sums), n, mean, std (standard error
                            of the mean), edges/<axis>; attrs: unit, description
     /<app>/...             app groups (e.g. /optimizer/iteration_<k>/...)
@@ -25,6 +28,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import fnmatch
+import hashlib
+import importlib.metadata
 import os
 import platform
 import socket
@@ -209,10 +214,48 @@ def _git_sha() -> str:
     return sha
 
 
-def provenance(n_ranks: int, seed: int, command: str = "") -> dict[str, Any]:
-    """What made a file: code version, machine, ranks, seed, library versions."""
-    import numba  # slow to import; read/plot-only users of this module never need it
+#: Distributions whose versions set the physics, the optimizer and the parallel runtime;
+#: recorded as ``/provenance`` attributes ("not installed" when absent; torch is optional).
+PROVENANCE_LIBRARIES = ("xraylib", "spekpy", "scipy", "optuna", "torch", "mpi4py", "h5py", "numba", "numpy",
+                        "pyzmq", "protobuf")
 
+
+def library_versions(names=PROVENANCE_LIBRARIES) -> dict[str, str]:
+    """Installed versions of ``names`` from package metadata, without importing them (torch is
+    large and optional: reading its metadata costs nothing)."""
+    out = {}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def provenance(n_ranks: int, seed: int, command: str = "", job_text: Optional[str] = None,
+               input_files=()) -> dict[str, Any]:
+    """What made a file: code version, machine, ranks, seed, library versions, inputs.
+
+    Parameters
+    ----------
+    n_ranks, seed : int
+    command : str
+        The command line.
+    job_text : str, optional
+        The job's text: its SHA-256 is recorded as ``job_sha256``.
+    input_files : sequence of path-like
+        Files the job names (``hpcmc.config.input_files``): each is recorded as
+        ``input_file_<k>`` (path) and ``input_sha256_<k>`` (hex SHA-256 of its bytes).
+    """
     info = {
         "hpcmc_version": _hpcmc_version(),
         "git_sha": _git_sha(),
@@ -221,11 +264,21 @@ def provenance(n_ranks: int, seed: int, command: str = "") -> dict[str, Any]:
         "host": socket.gethostname(),
         "command": command,
         "python": platform.python_version(),
+        **library_versions(),
         "numpy": np.__version__,
-        "numba": numba.__version__,
         "h5py": h5py.__version__,
         "pid": os.getpid(),
     }
+    if job_text is not None:
+        info["job_sha256"] = hashlib.sha256(job_text.encode("utf-8")).hexdigest()
+    files = [str(p) for p in input_files]
+    info["n_input_files"] = len(files)
+    for k, path in enumerate(files):
+        info[f"input_file_{k}"] = path
+        try:
+            info[f"input_sha256_{k}"] = sha256_file(path)
+        except OSError as exc:
+            info[f"input_sha256_{k}"] = f"unreadable: {exc.strerror}"
     if n_ranks > 1 or "mpi4py" in __import__("sys").modules:
         try:
             from mpi4py import MPI  # only if MPI is in use already: importing it must not start MPI
@@ -267,6 +320,11 @@ class ResultsWriter:
         g.create_group("timings_s")
         self.h5.create_group("tallies")
         self.timings: dict[str, float] = {}
+
+    def add_provenance(self, key: str, value: Any) -> None:
+        """Add one ``/provenance`` attribute (e.g. the sampler an app used); strings are cleaned."""
+        for k, v in clean_mapping({key: value}).items():
+            self.h5["provenance"].attrs[k] = v
 
     def add_timing(self, phase: str, seconds: float) -> None:
         """Accumulate wall time of a phase (``startup``, ``simulate``, ``write``...)  [s]."""

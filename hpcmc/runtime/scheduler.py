@@ -24,6 +24,10 @@ workers; alone, it runs them itself):
    more work after a round: the master deals each worker its first chunk of the next round.
 4. After the last round the workers wait for the next task or ``TAG_SHUTDOWN``.
 
+A stop signal on the master (SIGTERM, SIGUSR1; :mod:`hpcmc.runtime.stop`) closes the current
+round as a due statepoint does; after the statepoint the master sends ``TAG_SHUTDOWN`` carrying
+the signal to every worker, and every rank raises :class:`~hpcmc.runtime.stop.Interrupted`.
+
 A worker that raises sends ``TAG_ERROR`` with its rank and traceback; the master prints it and
 aborts the whole job (non-zero exit). If the master cannot be told within
 ``ERROR_GRACE_S`` the worker aborts by itself. No wait here spins (see
@@ -40,6 +44,7 @@ import numpy as np
 
 from hpcmc.runtime.comm import abort, wait_message, wait_request
 from hpcmc.runtime.problem import Problem
+from hpcmc.runtime.stop import Interrupted, StopRequest, ignore_stop_signals, restore_signals
 from hpcmc.runtime.tally import (
     MAX_CHUNK_HISTORIES,
     N_LIMBS,
@@ -100,6 +105,11 @@ class Master:
         Called with ``(task, histories_done, tallies)`` after a round that is not the last.
     on_progress : callable, optional
         Called with ``(histories_done, histories_total, elapsed_s)`` after each chunk.
+    stop : StopRequest, optional
+        Polled at safe points: once it has a signal, the task in progress stops at the end of
+        the current round, ``on_checkpoint`` writes its statepoint, the workers are told to
+        stop and :class:`~hpcmc.runtime.stop.Interrupted` is raised. Its handlers are
+        restored by :meth:`shutdown`.
     """
 
     def __init__(
@@ -110,6 +120,7 @@ class Master:
         checkpoint_interval_s: float = float("inf"),
         on_checkpoint: Optional[CheckpointFn] = None,
         on_progress: Optional[ProgressFn] = None,
+        stop: Optional[StopRequest] = None,
     ):
         if comm.rank != 0:
             raise RuntimeError(f"Master must run on rank 0, not rank {comm.rank}")
@@ -118,6 +129,7 @@ class Master:
         self.checkpoint_interval_s = float(checkpoint_interval_s)
         self.on_checkpoint = on_checkpoint
         self.on_progress = on_progress
+        self.stop = stop
         self.n_workers = comm.size - 1
         self._closed = False
         # Load the compiled tally kernels now, not inside the first task's timing.
@@ -138,6 +150,8 @@ class Master:
         """
         if self._closed:
             raise RuntimeError("this Master has been shut down")
+        if self._stop_requested():  # between tasks: nothing in progress to save
+            self._stop_workers(None)
         self.problem.check_task(task)
         if task.chunk_size > MAX_CHUNK_HISTORIES:
             raise ValueError(f"task.chunk_size must be <= {MAX_CHUNK_HISTORIES}, got {task.chunk_size}")
@@ -175,11 +189,26 @@ class Master:
 
     def shutdown(self) -> None:
         """Release the workers (they return from :func:`worker_loop`). Idempotent."""
+        if self.stop is not None:
+            self.stop.restore()
         if self._closed:
             return
         self._closed = True
         for w in range(1, self.comm.size):
             self.comm.send(None, dest=w, tag=TAG_SHUTDOWN)
+
+    def _stop_requested(self) -> bool:
+        return self.stop is not None and self.stop.requested
+
+    def _stop_workers(self, histories_done: Optional[int]) -> None:
+        """After a stop signal: tell every worker (parked or between tasks) to stop, then raise."""
+        signum = self.stop.signum
+        if not self._closed:
+            self._closed = True
+            for w in range(1, self.comm.size):
+                self.comm.send(signum, dest=w, tag=TAG_SHUTDOWN)
+        self.stop.restore()
+        raise Interrupted(signum, histories_done)
 
     # ------------------------------------------------------------------------------
     def _progress(self, done: int, task: Task, t0: float) -> None:
@@ -194,10 +223,13 @@ class Master:
             done = chunk.first + chunk.n
             self._progress(done, task, t0)
             now = time.perf_counter()
-            if done < task.end_history and now - last_cp >= self.checkpoint_interval_s:
+            stopping = self._stop_requested()
+            if done < task.end_history and (stopping or now - last_cp >= self.checkpoint_interval_s):
                 if self.on_checkpoint is not None:
                     self.on_checkpoint(task, done, tallies)
                 last_cp = now
+                if stopping:
+                    self._stop_workers(done)
 
     def _run_parallel(self, task: Task, start: int, tallies: dict[str, Tally], t0: float) -> None:
         from mpi4py import MPI  # MPI code paths only: serial runs never import mpi4py
@@ -212,7 +244,8 @@ class Master:
 
         def answer(worker: int) -> None:
             """Give ``worker`` the next chunk, or park it at the end of the round."""
-            if st["open"] and (not pending or time.perf_counter() - last_cp >= self.checkpoint_interval_s):
+            if st["open"] and (not pending or time.perf_counter() - last_cp >= self.checkpoint_interval_s
+                               or self._stop_requested()):
                 st["open"], st["final"] = False, not pending
             if st["open"]:
                 chunk = pending.popleft()
@@ -232,6 +265,8 @@ class Master:
                     return
                 if self.on_checkpoint is not None:
                     self.on_checkpoint(task, st["completed"], tallies)
+                if self._stop_requested():  # the statepoint is written; every worker is parked
+                    self._stop_workers(st["completed"])
                 last_cp = time.perf_counter()
                 st["open"] = True
                 # A worker's Ireduce may complete before the master joins, so workers do not ask
@@ -273,11 +308,20 @@ class Master:
 
 
 def worker_loop(comm, problem: Problem) -> None:
-    """Serve tasks from the master until it says shut down (ranks ≥ 1)."""
+    """Serve tasks from the master until it says shut down (ranks ≥ 1).
+
+    SIGTERM and SIGUSR1 are ignored meanwhile: the master handles them and tells the workers.
+    Raises :class:`~hpcmc.runtime.stop.Interrupted` when the master stopped on such a signal.
+    """
+    previous = ignore_stop_signals()
     try:
         _worker_loop(comm, problem)
+    except Interrupted:
+        raise
     except BaseException as exc:  # noqa: BLE001 - every failure must end the job
         _report_failure(comm, exc)
+    finally:
+        restore_signals(previous)
 
 
 def _worker_loop(comm, problem: Problem) -> None:
@@ -288,6 +332,8 @@ def _worker_loop(comm, problem: Problem) -> None:
         tag = status.Get_tag()
         payload = comm.recv(source=0, tag=tag)
         if tag == TAG_SHUTDOWN:
+            if payload is not None:  # the master stopped on a signal
+                raise Interrupted(payload)
             return
         if tag != TAG_TASK:
             raise RuntimeError(f"worker expected a task or shutdown, got tag {tag}")
@@ -312,6 +358,8 @@ def _worker_loop(comm, problem: Problem) -> None:
                 if payload:  # final round of the task
                     break
                 last_n = None  # the master deals the next round's first chunk
+            elif tag == TAG_SHUTDOWN and payload is not None:  # stopped on a signal after a round
+                raise Interrupted(payload)
             else:
                 raise RuntimeError(f"worker expected a chunk or round end, got tag {tag}")
 

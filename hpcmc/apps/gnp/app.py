@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 
 from hpcmc.apps.base import App, RunContext
-from hpcmc.apps.gnp.binning import annulus_edges_nm
+from hpcmc.apps.gnp.binning import annulus_edges_nm, physical_masses
 from hpcmc.apps.gnp.config import GnpConfig
 from hpcmc.apps.gnp.driver import GnpDriver, annulus_task
 from hpcmc.apps.gnp.estimator import analog_efficiency_from_strata
@@ -56,6 +56,8 @@ UNITS = (
 class GnpApp(App):
     name = "gnp"
     config_class = GnpConfig
+    # defaults_are_a_job stays False: the defaults are the paper's study (20 iterations at 1e6,
+    # a comparison at 2 x 1e8 primaries: hours), so a job must write its [gnp] table.
 
     def make_problem(self, job):
         # lazy: the transport kernels (numba, photon/electron tables) load only on the ranks that
@@ -89,6 +91,25 @@ class GnpApp(App):
         return {"n_primaries": task.n_histories, "b_lower_nm": task.params["b_lower_nm"],
                 "b_upper_nm": task.params["b_upper_nm"], "seed": task.seed}
 
+    # -- check -----------------------------------------------------------------------------
+    def planned_histories(self, job) -> int:
+        """At most ``max_iterations`` x N (optimize mode; it may converge earlier), plus the
+        comparison's two runs (optimised q and analog p) of ``n_primaries`` each."""
+        cfg: GnpConfig = job.app
+        total = cfg.optimizer.max_iterations * job.job.n_histories if cfg.mode == "optimize" else 0
+        if cfg.comparison.enabled:
+            total += 2 * cfg.comparison.n_primaries
+        return total
+
+    def timing_tasks(self, job, n_histories: int) -> list[tuple[Task, float]]:
+        """Every annulus, weighted by p: the cost per primary of the analog source, which the first
+        iteration runs. Later iterations move primaries towards the NP, where they cost more, so
+        this underestimates the optimisation."""
+        edges = _edges(job)
+        p = physical_masses(edges)
+        n = max(n_histories // p.size, 20)
+        return [(annulus_task(j, edges, n, job.job.seed, job.job.chunk_size), float(p[j])) for j in range(p.size)]
+
     # -- driver ----------------------------------------------------------------------------
     def state_files(self, job, output: str) -> list[str]:
         files = [optimizer_state_path(output)]
@@ -115,7 +136,10 @@ class GnpApp(App):
             study_prefix=f"gnp-{job.job.seed}",
         )
         if cfg.mode == "optimize":
+            ctx.add_provenance("gnp_sampler_requested", oc.sampler)
             records = driver.optimize(settings, resume=ctx.resume)
+            used = sorted({rec.sampler for rec in records})
+            ctx.add_provenance("gnp_sampler", ",".join(used))  # GP, or TPE when PyTorch is missing
             g = ctx.results.group("optimizer")
             g.attrs["optuna_storage"] = storage
             for rec in records:

@@ -23,10 +23,11 @@ continues with its remaining trials.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import warnings
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 
@@ -125,12 +126,32 @@ def make_sampler(kind: str, seed: int):
     return optuna.samplers.TPESampler(seed=seed, multivariate=True), "tpe"
 
 
+@contextlib.contextmanager
+def _optuna_quiet(optuna) -> Iterator[None]:
+    """Optuna's per-trial INFO lines off while a study runs, unless hpcmc logs at DEBUG (``-vv``).
+
+    Optuna's verbosity is process-wide state that belongs to the caller (a notebook may have set
+    it): it is restored on exit, also after an exception.
+    """
+    previous = optuna.logging.get_verbosity()
+    if not log.isEnabledFor(logging.DEBUG):
+        optuna.logging.set_verbosity(max(previous, optuna.logging.WARNING))
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(previous)
+
+
 def optimize_q(q_target: np.ndarray, q_previous: np.ndarray, edges: np.ndarray, settings: OptimizerSettings,
                iteration: int) -> tuple[np.ndarray, tuple[float, float, float], str]:
     """Minimise eq. 8 over q' with Optuna; return ``(q_opt, (L, L_W1, L_reg), sampler_used)``."""
     import optuna  # slow import: only the master's optimiser needs it, not the transport ranks
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with _optuna_quiet(optuna):
+        return _optimize_q(optuna, q_target, q_previous, edges, settings, iteration)
+
+
+def _optimize_q(optuna, q_target, q_previous, edges, settings: OptimizerSettings, iteration: int):
     n_b = q_target.size
     sampler, used = make_sampler(settings.sampler, settings.seed + 7919 * iteration)
     name = f"{settings.study_prefix}-iter-{iteration}"

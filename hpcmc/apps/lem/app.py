@@ -455,6 +455,10 @@ class LemApp(App):
 
     name = "lem"
     config_class = LemConfig
+    # defaults_are_a_job stays False: [lem.calibration] has no default (data or eps_v_gy_um3).
+
+    def planned_histories(self, job) -> int:
+        return 0  # analytic: no transport
 
     def run(self, job, ctx: RunContext) -> None:
         base_dir = Path(job.path).resolve().parent if job.path and not job.path.startswith("<") else None

@@ -35,7 +35,8 @@ summed over the spectrum), which is what :func:`ionisations_per_gray` computes.
 
 Photon data: gold photo-ionisation from ``xraylib`` (``CS_Photo``); ``μ_en/ρ`` of the dose
 medium (water, the paper's "tissue"; or air) from the NIST tables shipped with ``spekpy`` (see
-:func:`medium_mu_en_cm2_g` for why not xraylib's ``CS_Energy``); tube spectra from ``spekpy``.
+:func:`medium_mu_en_cm2_g` for why not xraylib's ``CS_Energy``); tube spectra from ``spekpy`` through
+:func:`hpcmc.physics.spectrum.tube_spectrum`, the one SpekPy wrapper of hpcmc.
 ``xraylib`` tabulates ``CS_Photo`` only up to just below 1 MeV; above 999 keV (MV beams only)
 the cross section is continued as ``τ ∝ 1/E`` (Sauter's high-energy limit), which
 overestimates the 1–20 MeV tail by a factor of order one and moves MV DERs, already
@@ -56,12 +57,15 @@ from typing import Sequence
 import numpy as np
 from scipy import constants
 
+from hpcmc.physics import spectrum as physics_spectrum
+
 __all__ = [
     "GOLD_Z",
     "KEV_PER_GRAM_PER_GRAY",
     "Spectrum",
     "monoenergetic",
     "tube_spectrum",
+    "from_physics_spectrum",
     "read_spectrum",
     "gold_photo_cm2_g",
     "MEDIA",
@@ -128,9 +132,20 @@ def monoenergetic(energy_keV: float) -> Spectrum:
     return Spectrum(np.array([float(energy_keV)]), np.array([1.0]), f"{energy_keV:g} keV")
 
 
+def from_physics_spectrum(spectrum: physics_spectrum.Spectrum, label: str = "") -> Spectrum:
+    """The lem view [keV] of a :class:`hpcmc.physics.spectrum.Spectrum` [eV]: bin centres
+    ``(lo + hi)/2`` converted eV → keV, fluence = the bin probabilities (K_c and the ionisations
+    per gray are ratios of fluence integrals, so the normalisation cancels). Bins below 1 keV or
+    without fluence are dropped."""
+    energy_keV = 0.5 * (spectrum.lo_eV + spectrum.hi_eV) * 1e-3
+    keep = (energy_keV >= 1.0) & (spectrum.probability > 0)
+    return Spectrum(energy_keV[keep], spectrum.probability[keep], label or spectrum.label)
+
+
 def tube_spectrum(kvp: float, anode_angle_deg: float = 12.0, filters: Sequence[tuple[str, float]] = (),
                   dk_keV: float = 0.5, label: str = "") -> Spectrum:
-    """An X-ray tube spectrum from ``spekpy`` (tungsten anode).
+    """An X-ray tube spectrum from ``spekpy`` (tungsten anode), via hpcmc's one SpekPy wrapper
+    :func:`hpcmc.physics.spectrum.tube_spectrum` (cached; energies in eV there, keV here).
 
     Parameters
     ----------
@@ -145,14 +160,8 @@ def tube_spectrum(kvp: float, anode_angle_deg: float = 12.0, filters: Sequence[t
         Energy bin width  [keV].
     label : str
     """
-    import spekpy  # slow import (about a second): only when a spectrum is built
-
-    spek = spekpy.Spek(kvp=float(kvp), th=float(anode_angle_deg), dk=float(dk_keV))
-    if filters:
-        spek.multi_filter(tuple((str(m), float(t)) for m, t in filters))
-    energy, fluence = spek.get_spectrum(diff=False)  # photons per bin
-    keep = (energy >= 1.0) & (fluence > 0)
-    return Spectrum(energy[keep], fluence[keep], label or f"{kvp:g} kVp")
+    built = physics_spectrum.tube_spectrum(kvp, anode_angle_deg, tuple(filters), dk_keV)
+    return from_physics_spectrum(built, label or f"{kvp:g} kVp")
 
 
 def read_spectrum(path: str | Path, energy_unit: str = "MeV", label: str = "") -> Spectrum:

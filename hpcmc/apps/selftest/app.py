@@ -27,7 +27,8 @@ class SelftestConfig:
     work_per_history: int = option(0, doc="extra random draws per history (cost knob)", ge=0, le=10_000_000)
     cost_decades: float = option(0.0, doc="spread of history cost in orders of magnitude", ge=0.0, le=6.0)
     fail_at_history: int = option(
-        -1, doc="raise an error when this global history runs (tests the abort path); -1 = never", ge=-1
+        -1, doc="raise an error when this global history runs (tests the abort path); -1 = never", ge=-1,
+        hidden=True,  # a test hook: accepted, but not listed by `hpcmc options` nor suggested
     )
     mesh_n: int = option(0, doc="edge of a cubic mesh tally 'mesh' of random deposits (checks mesh tallies); 0 = none",
                          ge=0, le=512)
@@ -93,12 +94,20 @@ class SelftestProblem(Problem):
 class SelftestApp(App):
     name = "selftest"
     config_class = SelftestConfig
+    #: A platform check with cheap defaults: ``[job] app = "selftest"`` alone is a job.
+    defaults_are_a_job = True
 
     def make_problem(self, job) -> SelftestProblem:
         return SelftestProblem(job.app)
 
     def task(self, job, n_histories: int, seed: int) -> Task:
         return Task(app=self.name, params={}, n_histories=n_histories, seed=seed, chunk_size=job.job.chunk_size)
+
+    def planned_histories(self, job) -> int:
+        return job.job.n_histories  # one task
+
+    def timing_tasks(self, job, n_histories: int) -> list[tuple[Task, float]]:
+        return [(self.task(job, n_histories, job.job.seed), 1.0)]
 
     def task_from_request(self, job, fields) -> Task:
         n = int(fields.get("n_histories", 0))
