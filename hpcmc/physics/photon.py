@@ -57,6 +57,8 @@ from hpcmc.physics.geometry import (REGION_NP, REGION_OUTSIDE, gnp_distance, gnp
 from hpcmc.physics.kinematics import rotate_direction
 from hpcmc.physics.photon_data import CH_COH, CH_INCOH, CH_PHOTO, CH_TOTAL, HC_EV_ANGSTROM, MEC2_EV
 from hpcmc.physics.spectrum import sample_spectrum_eV
+from hpcmc.physics.world import (REGION_OUTSIDE as WORLD_OUTSIDE, world_density, world_distance,
+                                 world_locate, world_material, world_tagged)
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
 __all__ = [
@@ -72,6 +74,7 @@ __all__ = [
     "select_photo_channel", "sauter_cos", "rotate_direction", "bank_electron",
     "photoabsorb", "kn_ratio", "sf_ratio_at", "incoherent_sample", "incoherent_scatter",
     "coherent_cos", "coherent_scatter", "photon_interact",
+    "photon_history", "world_narrow_beam_uncollided",
     "gnp_photon_history", "gnp_photon_chunk", "run_gnp_photons", "check_spectrum_in_range",
     "sample_interaction_counts", "sample_photo_channel_counts", "sample_incoherent_array",
     "sample_coherent_array", "sample_sauter_array", "narrow_beam_uncollided",
@@ -455,6 +458,82 @@ def photon_interact(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, 
     return True, e_eV, vx, vy, vz, STATUS_OK
 
 
+# -- any world ------------------------------------------------------------------------------
+
+@nb.njit(cache=True)
+def photon_history(tables, world, p, state, ebank, vbank, counts, out):
+    """Transport one photon through any world (:mod:`hpcmc.physics.world`) until it escapes or
+    is absorbed.
+
+    ``p`` holds the photon ``(x, y, z, ux, uy, uz, E [eV])`` in its first seven entries (read
+    only). Surface tracking: sample ``τ = −ln ξ``; in region r of material m and relative
+    density ρ_r, ``μ_r = ρ_r μ_m(E)``; move ``min(τ/μ_r, d_boundary)``; at a boundary
+    ``τ −= μ_r d`` and take the region behind it; else interact (:func:`photon_interact`) and
+    draw a new τ. Electrons and vacancies are banked, not transported. Adds to ``out`` as
+    :func:`gnp_photon_history` does; ``OUT_NP_INTERACTIONS`` counts interactions in the
+    world's tagged regions (``world_tagged``).
+
+    Returns
+    -------
+    int
+        ``STATUS_OK`` or an error status (bank full, energy above the table).
+    """
+    x = p[0]
+    y = p[1]
+    z = p[2]
+    ux = p[3]
+    uy = p[4]
+    uz = p[5]
+    e_eV = p[6]
+    if e_eV > tables.e_max_eV:
+        return STATUS_ENERGY_ABOVE_TABLE
+    region = world_locate(world, x, y, z)
+    if region == WORLD_OUTSIDE:
+        out[OUT_ESCAPED_EV] += e_eV
+        return STATUS_OK
+    if e_eV < tables.e_min_eV:
+        out[OUT_LOCAL_EV] += e_eV
+        return STATUS_OK
+    i, f = energy_index(tables, math.log(e_eV))
+    mat = world_material(world, region)
+    rho = world_density(world, region)
+    mu = rho * mu_per_nm(tables, mat, CH_TOTAL, i, f)
+    tau = -math.log(rng_uniform(state))
+    while True:
+        d, nxt = world_distance(world, region, x, y, z, ux, uy, uz)
+        s = tau / mu
+        if s < d:
+            x += s * ux
+            y += s * uy
+            z += s * uz
+            if world_tagged(world, region):
+                out[OUT_NP_INTERACTIONS] += 1.0
+            alive, e_eV, ux, uy, uz, st = photon_interact(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz,
+                                                          state, ebank, vbank, counts, out)
+            if st != STATUS_OK or not alive:
+                return st
+            if e_eV < tables.e_min_eV:
+                out[OUT_LOCAL_EV] += e_eV
+                return STATUS_OK
+            i, f = energy_index(tables, math.log(e_eV))
+            mu = rho * mu_per_nm(tables, mat, CH_TOTAL, i, f)
+            tau = -math.log(rng_uniform(state))
+        else:
+            x += d * ux
+            y += d * uy
+            z += d * uz
+            tau -= mu * d
+            if tau < 0.0:
+                tau = 0.0
+            region = nxt
+            if region == WORLD_OUTSIDE:
+                out[OUT_ESCAPED_EV] += e_eV
+                return STATUS_OK
+            mat = world_material(world, region)
+            rho = world_density(world, region)
+            mu = rho * mu_per_nm(tables, mat, CH_TOTAL, i, f)
+
+
 # -- gnp world -----------------------------------------------------------------------------
 
 @nb.njit(cache=True)
@@ -726,6 +805,29 @@ def narrow_beam_uncollided(tables, world, e_eV, n, seed, stream):
         for k in range(N_OUT):
             out[k] = 0.0
         gnp_photon_history(tables, world, 0.0, 0.0, z0, 0.0, 0.0, 1.0, e_eV, st, ebank, vbank, counts, out)
+        if out[OUT_N_PHOTO] + out[OUT_N_INCOH] + out[OUT_N_COH] == 0.0 and out[OUT_ESCAPED_EV] > 0.0:
+            n_unc += 1
+    return n_unc
+
+
+@nb.njit(cache=True)
+def world_narrow_beam_uncollided(tables, world, start, n, seed, stream):
+    """Narrow-beam transmission through any world: ``n`` photons ``start = (x, y, z, ux, uy,
+    uz, E [eV])`` are transported by :func:`photon_history`; returns how many leave the world
+    without interacting (expected ``n·exp(−Σ μ_i t_i)`` along the ray)."""
+    st = np.zeros(2, dtype=np.uint64)
+    ebank = np.zeros((64, EB_COLUMNS))
+    vbank = np.zeros((64, VB_COLUMNS), dtype=np.int64)
+    counts = np.zeros(2, dtype=np.int64)
+    out = np.zeros(N_OUT)
+    n_unc = 0
+    for h in range(n):
+        rng_seed(st, seed, h, stream)
+        counts[0] = 0
+        counts[1] = 0
+        for k in range(N_OUT):
+            out[k] = 0.0
+        photon_history(tables, world, start, st, ebank, vbank, counts, out)
         if out[OUT_N_PHOTO] + out[OUT_N_INCOH] + out[OUT_N_COH] == 0.0 and out[OUT_ESCAPED_EV] > 0.0:
             n_unc += 1
     return n_unc
