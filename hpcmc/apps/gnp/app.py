@@ -7,9 +7,10 @@ import numpy as np
 
 from hpcmc.apps.base import App, RunContext
 from hpcmc.apps.gnp.config import GnpConfig
-from hpcmc.apps.gnp.driver import GnpDriver, _record_to_group
+from hpcmc.apps.gnp.driver import GnpDriver
 from hpcmc.apps.gnp.estimator import analog_efficiency_from_strata
 from hpcmc.apps.gnp.optimizer import OptimizerSettings
+from hpcmc.runtime.optimizer_state import optimizer_state_path, record_to_group
 from hpcmc.runtime.task import Task
 
 __all__ = ["GnpApp", "APP"]
@@ -53,7 +54,7 @@ class GnpApp(App):
 
     # -- driver ----------------------------------------------------------------------------
     def state_files(self, job, output: str) -> list[str]:
-        files = [f"{output}.optimizer.h5"]
+        files = [optimizer_state_path(output)]
         if not job.app.optimizer.storage:
             files.append(f"{os.path.abspath(output)}.optuna.db")
         return files
@@ -81,7 +82,7 @@ class GnpApp(App):
             g = ctx.results.group("optimizer")
             g.attrs["optuna_storage"] = storage
             for rec in records:
-                _record_to_group(g.create_group(f"iteration_{rec.iteration}"), rec)
+                record_to_group(g.create_group(f"iteration_{rec.iteration}"), rec)
             q_final = records[-1].q_next
         else:
             q_final = _q_from_file(cfg.q_file)

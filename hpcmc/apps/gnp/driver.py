@@ -4,7 +4,8 @@ Every annulus run is one :class:`~hpcmc.runtime.task.Task` with parameters
 ``{"annulus": j, "b_lower_nm", "b_upper_nm"}`` dispatched through ``ctx.simulate`` — the same
 call the gateway serves — or, with ``hpcmc run --connect URL``, sent to a running
 ``hpcmc serve`` as a ``gnp`` annulus request ``{n_primaries, b_lower_nm, b_upper_nm, seed}``.
-The seed of annulus j in iteration k is derived from the job seed (:func:`derive_seed`), so
+The seed of annulus j in iteration k is derived from the job seed
+(:func:`~hpcmc.runtime.optimizer_state.derive_seed` of ``(phase, k, j)``), so
 in-process and over-TCP runs of the same job give bitwise-identical tallies and hence the
 same q.
 
@@ -17,31 +18,20 @@ Units and normalisation (results file ``/optimizer`` and ``/comparison``):
 """
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Callable, Optional
 
-import h5py
 import numpy as np
 
 from hpcmc.apps.gnp.binning import allocate, annulus_edges_nm, physical_masses, shell_edges_nm
 from hpcmc.apps.gnp.estimator import combine, efficiency
 from hpcmc.apps.gnp.optimizer import IterationRecord, OptimizerSettings, iterate
+from hpcmc.runtime.optimizer_state import IterationStore, derive_seed
 from hpcmc.runtime.task import Task
 
-__all__ = ["derive_seed", "annulus_task", "GnpDriver", "STATE_FILETYPE"]
-
-STATE_FILETYPE = "hpcmc-gnp-optimizer-state"
-
-
-def derive_seed(seed: int, phase: str, iteration: int, annulus: int) -> int:
-    """Seed of one annulus run: BLAKE2b of ``(seed, phase, iteration, annulus)`` → [0, 2⁶³)."""
-    key = f"{seed}:{phase}:{iteration}:{annulus}".encode()
-    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little") >> 1
+__all__ = ["annulus_task", "GnpDriver"]
 
 
 def annulus_task(j: int, edges_nm: np.ndarray, n: int, seed: int, chunk_size: int) -> Task:
@@ -49,24 +39,6 @@ def annulus_task(j: int, edges_nm: np.ndarray, n: int, seed: int, chunk_size: in
     return Task(app="gnp", params={"annulus": int(j), "b_lower_nm": float(edges_nm[j]),
                                    "b_upper_nm": float(edges_nm[j + 1])},
                 n_histories=int(n), seed=int(seed), chunk_size=int(chunk_size))
-
-
-def _record_to_group(g: h5py.Group, rec: IterationRecord) -> None:
-    for f in dataclasses.fields(rec):
-        v = getattr(rec, f.name)
-        if isinstance(v, np.ndarray):
-            g[f.name] = v
-        else:
-            g.attrs[f.name] = v
-
-
-def _record_from_group(g: h5py.Group) -> IterationRecord:
-    kw = {}
-    for f in dataclasses.fields(IterationRecord):
-        kw[f.name] = g[f.name][()] if f.name in g else g.attrs[f.name]
-    kw["iteration"] = int(kw["iteration"])
-    kw["sampler"] = str(kw["sampler"])
-    return IterationRecord(**kw)
 
 
 class GnpDriver:
@@ -80,7 +52,8 @@ class GnpDriver:
     log : callable
         ``log(message)``.
     state_path : str
-        File that holds finished iterations (HDF5, written atomically after each one).
+        File that holds finished iterations (an :class:`~hpcmc.runtime.optimizer_state.IterationStore`,
+        written atomically after each one).
     """
 
     def __init__(self, job, simulate: Callable, log: Callable[[str], None], state_path: str):
@@ -89,6 +62,7 @@ class GnpDriver:
         self.simulate = simulate
         self.log = log
         self.state_path = state_path
+        self.store = IterationStore(state_path, "gnp", job.text, IterationRecord)
         src = self.cfg.source
         self.edges_nm = annulus_edges_nm(src.n_annuli, self.cfg.geometry.np_radius_nm, src.annuli_per_decade)
         self.p = physical_masses(self.edges_nm)
@@ -119,26 +93,12 @@ class GnpDriver:
 
     # -- persistence -------------------------------------------------------------------
     def load_state(self) -> list[IterationRecord]:
-        if not os.path.exists(self.state_path):
-            return []
-        with h5py.File(self.state_path, "r") as h5:
-            if h5.attrs.get("filetype") != STATE_FILETYPE:
-                raise ValueError(f"{self.state_path}: not a gnp optimizer state file")
-            if h5.attrs.get("job_sha") != self._job_sha():
-                raise ValueError(f"{self.state_path} belongs to another job text; remove it or use --force")
-            return [_record_from_group(h5[k]) for k in sorted(h5, key=lambda s: int(s.split("_")[1]))]
-
-    def _job_sha(self) -> str:
-        return hashlib.sha256(self.job.text.encode()).hexdigest()
+        """The finished iterations of this job (``[]`` without a state file)."""
+        return self.store.load()
 
     def save_state(self, records: list[IterationRecord]) -> None:
-        tmp = f"{self.state_path}.tmp"
-        with h5py.File(tmp, "w") as h5:
-            h5.attrs["filetype"] = STATE_FILETYPE
-            h5.attrs["job_sha"] = self._job_sha()
-            for rec in records:
-                _record_to_group(h5.create_group(f"iteration_{rec.iteration}"), rec)
-        os.replace(tmp, self.state_path)
+        """Persist all finished iterations (atomically)."""
+        self.store.save(records)
 
     # -- the two phases ------------------------------------------------------------------
     def optimize(self, settings: OptimizerSettings, resume: bool) -> list[IterationRecord]:

@@ -17,8 +17,9 @@ after ``max_iterations``. Every iteration's q, u (raw and smoothed), loss terms,
 
 Resumability: the Optuna study of iteration k is named ``"<study_prefix>-iter-<k>"`` in the
 storage (an SQLite file by default); the caller persists the records after every iteration
-(:mod:`hpcmc.apps.gnp.app`), so a killed optimisation restarts at the first unfinished
-iteration and a half-finished study continues with its remaining trials.
+(:class:`hpcmc.runtime.optimizer_state.IterationStore`, driven by :mod:`hpcmc.apps.gnp.driver`),
+so a killed optimisation restarts at the first unfinished iteration and a half-finished study
+continues with its remaining trials.
 """
 from __future__ import annotations
 
