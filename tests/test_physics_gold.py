@@ -14,6 +14,7 @@ import xraylib
 
 from hpcmc.physics import electron_gold as eg
 from hpcmc.physics import relaxation as rx
+from hpcmc.physics.particles import PARTICLE_COLUMNS
 from hpcmc.runtime.rng import new_state, rng_seed, stream_key
 
 SEED = 20240617
@@ -157,8 +158,8 @@ def test_relax_vacancy_banks_and_overflow(au):
     state = new_state()
     rng_seed(state, SEED, 1, rx.RELAXATION_STREAM)
     vac = rx.new_vacancy_stack()
-    ph = np.zeros((16, 7))
-    el = np.zeros((64, 7))
+    ph = np.zeros((16, PARTICLE_COLUMNS))
+    el = np.zeros((64, PARTICLE_COLUMNS))
     status, nph, nel, local, term = rx.relax_vacancy(rx.K_SHELL, 1.0, 2.0, 3.0, *au.arrays, 0.0, state, vac,
                                                      ph, 2, el, 5)
     assert status == rx.OK and nph >= 2 and nel > 5
@@ -175,8 +176,8 @@ def test_relax_vacancy_banks_and_overflow(au):
 def test_emission_is_isotropic(au):
     state = new_state()
     vac = rx.new_vacancy_stack()
-    ph = np.zeros((8, 7))
-    el = np.zeros((20000, 7))
+    ph = np.zeros((8, PARTICLE_COLUMNS))
+    el = np.zeros((20000, PARTICLE_COLUMNS))
     n = 0
     i = 0
     while n < 15000:
@@ -279,9 +280,9 @@ def test_bank_transport_conserves_energy_and_exits_on_surface(gold):
     pts *= (radius * rng.uniform(size=(n, 1)) ** (1 / 3)) / np.linalg.norm(pts, axis=1, keepdims=True)
     dirs = rng.normal(size=(n, 3))
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
-    bank = np.hstack([pts + c, dirs, rng.uniform(50.0, 20e3, size=(n, 1))])
+    bank = np.hstack([pts + c, dirs, rng.uniform(50.0, 20e3, size=(n, 1)), np.zeros((n, PARTICLE_COLUMNS - 7))])
     e_in = bank[:, 6].sum()
-    out = np.zeros((n, 7))
+    out = np.zeros((n, PARTICLE_COLUMNS))
     state = new_state()
     rng_seed(state, SEED, 0, eg.GOLD_STREAM)
     status, n_out, dep = eg.transport_gold_bank(bank, n, *c, radius, *gold.kernel_args(), True, state, out, 0)
@@ -324,7 +325,7 @@ def test_stacked_tables_match_single_element(au):
     tabs = rx.build_relaxation_tables((79, 8, 1))
     assert tabs.table(79).probability(rx.K_SHELL, rx.RADIATIVE) == au.probability(rx.K_SHELL, rx.RADIATIVE)
     vac = rx.new_vacancy_stack()
-    ph1, el1, ph2, el2 = np.zeros((8, 7)), np.zeros((64, 7)), np.zeros((8, 7)), np.zeros((64, 7))
+    ph1, el1, ph2, el2 = (np.zeros((r, PARTICLE_COLUMNS)) for r in (8, 64, 8, 64))
     s1, s2 = new_state(), new_state()
     for i in range(50):
         rng_seed(s1, SEED, i, rx.RELAXATION_STREAM)

@@ -14,6 +14,7 @@ from scipy import stats
 
 from hpcmc.physics import geometry as geo
 from hpcmc.physics import photon as ph
+from hpcmc.physics.particles import P_E, PARTICLE_COLUMNS
 from hpcmc.physics.materials import Material, get_material, material_names, register_material
 from hpcmc.physics.photon_data import (MEC2_EV, load_photon_data, xraylib_mass_attenuation_cm2_g,
                                        xraylib_shell_fractions)
@@ -214,7 +215,7 @@ def test_narrow_beam_transmission(data, mat, e_keV, length_nm):
 # -- histories: energy bookkeeping ---------------------------------------------------------
 
 def _check_history_balance(data, world, e_eV, n_hist, x0, y0, z0):
-    ebank = np.zeros((256, ph.EB_COLUMNS))
+    ebank = np.zeros((256, PARTICLE_COLUMNS))
     vbank = np.zeros((256, ph.VB_COLUMNS), dtype=np.int64)
     counts = np.zeros(2, dtype=np.int64)
     out = np.zeros(ph.N_OUT)
@@ -229,11 +230,11 @@ def _check_history_balance(data, world, e_eV, n_hist, x0, y0, z0):
         st = ph.gnp_photon_history(data.tables, world, x0, y0, z0, 0.0, 0.0, 1.0, e_eV, state,
                                    ebank, vbank, counts, out)
         assert st == ph.STATUS_OK
-        electrons = ebank[:counts[0], ph.EB_E].sum()
+        electrons = ebank[:counts[0], P_E].sum()
         binding = sum(xraylib.EdgeEnergy(int(z), int(s)) * 1e3 for z, s in vbank[:counts[1], :2])
         balance = out[ph.OUT_ESCAPED_EV] + electrons + binding + out[ph.OUT_LOCAL_EV]
         assert abs(balance - e_eV) <= 1e-9 * e_eV, (h, balance, e_eV)
-        assert np.all(ebank[:counts[0], ph.EB_E] >= 0)
+        assert np.all(ebank[:counts[0], P_E] >= 0)
         norms = np.linalg.norm(ebank[:counts[0], 3:6], axis=1)
         assert np.allclose(norms, 1.0, atol=1e-12)
         for row in vbank[:counts[1]]:  # the vacancy sits where its photoelectron was emitted

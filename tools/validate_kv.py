@@ -260,11 +260,12 @@ def validate_photon_bookkeeping(quick=False):
 
     from hpcmc.physics import geometry as geo
     from hpcmc.physics import photon as ph
+    from hpcmc.physics.particles import P_E, PARTICLE_COLUMNS
     from hpcmc.runtime.rng import rng_seed
 
     data = _photon_setup()
     n = 300 if quick else 3000
-    ebank = np.zeros((512, ph.EB_COLUMNS))
+    ebank = np.zeros((512, PARTICLE_COLUMNS))
     vbank = np.zeros((512, ph.VB_COLUMNS), dtype=np.int64)
     counts = np.zeros(2, dtype=np.int64)
     out = np.zeros(ph.N_OUT)
@@ -287,7 +288,7 @@ def validate_photon_bookkeeping(quick=False):
             if st != ph.STATUS_OK:
                 raise RuntimeError(f"history {h} stopped with status {st}")
             binding = sum(xraylib.EdgeEnergy(int(z), int(s)) * 1e3 for z, s in vbank[:counts[1], :2])
-            bal = out[ph.OUT_ESCAPED_EV] + ebank[:counts[0], ph.EB_E].sum() + binding + out[ph.OUT_LOCAL_EV]
+            bal = out[ph.OUT_ESCAPED_EV] + ebank[:counts[0], P_E].sum() + binding + out[ph.OUT_LOCAL_EV]
             worst = max(worst, abs(bal - e_eV) / e_eV)
             n_vac += counts[1]
         rows.append((f"max |ΔE|/E per history, {name} ({n} hist., {n_vac} vacancies)", worst, 1e-9,

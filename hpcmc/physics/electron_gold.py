@@ -73,8 +73,8 @@ the cut-off is shorter than its distance to the surface cannot leave and is stop
 
 Banks
 -----
-Particles are rows ``(x, y, z [nm], ux, uy, uz, E [eV])`` (float64[:, 7]), the layout of the
-photon/electron banks of the other physics modules.  :func:`transport_in_gold` updates one
+Particles are particle records (:mod:`hpcmc.physics.particles`: positions in nm, energies in
+eV), the layout of every bank.  :func:`transport_in_gold` updates one
 row in place; :func:`transport_gold_bank` moves a whole input bank and appends the electrons
 that leave the sphere to an output bank.
 """
@@ -88,7 +88,9 @@ import numpy as np
 import xraylib
 from scipy.integrate import cumulative_trapezoid
 
-from hpcmc.physics.banks import set_particle
+from hpcmc.physics import status as stc
+from hpcmc.physics.banks import set_phase
+from hpcmc.physics.particles import P_E, PARTICLE_COLUMNS
 from hpcmc.physics.geometry import sphere_distance_inside
 from hpcmc.physics.kinematics import rotate_direction as rotate
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
@@ -115,13 +117,12 @@ _CM_PER_NM = 1e-7
 #: Named random sub-stream for stand-alone gold-transport runs (escape/backscatter statistics).
 GOLD_STREAM = stream_key("electron_gold")
 
-# transport_in_gold return codes
-STOPPED = 0
-ESCAPED = 1
-STEP_LIMIT = -1
-# transport_gold_bank status
-OK = 0
-OUT_BANK_FULL = 1
+# transport_in_gold fates and transport_gold_bank status (values from hpcmc.physics.status)
+STOPPED = stc.STOPPED
+ESCAPED = stc.ESCAPED
+STEP_LIMIT = stc.STEP_LIMIT
+OK = stc.OK
+OUT_BANK_FULL = stc.OUT_BANK_FULL
 
 #: Default step and cut-off parameters (step-size convergence: escape fractions at 1–5 keV
 #: change by < 1 % (within statistics) when both fractions are divided by 3).
@@ -495,7 +496,7 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
     path_nm : float
         Path length travelled in gold  [nm].
     """
-    e_start = p[6]
+    e_start = p[P_E]
     x = p[0]
     y = p[1]
     z = p[2]
@@ -507,7 +508,7 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
     r_cut = interp_loglog(cutoff_eV, ln_e0, dln_e, ln_range)
     for _ in range(_MAX_STEPS):
         if e <= cutoff_eV:
-            p[6] = 0.0
+            p[P_E] = 0.0
             return STOPPED, e_start, path
         r_now = interp_loglog(e, ln_e0, dln_e, ln_range)
         avail = r_now - r_cut
@@ -516,7 +517,7 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
         dz = z - cz
         dist_in = radius_nm - math.sqrt(dx * dx + dy * dy + dz * dz)
         if avail < dist_in:            # range rejection: cannot reach the surface
-            p[6] = 0.0
+            p[P_E] = 0.0
             return STOPPED, e_start, path
         s = f_range * r_now
         if msc_on:
@@ -556,13 +557,13 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
             p[0] = x
             p[1] = y
             p[2] = z
-            p[6] = 0.0
+            p[P_E] = 0.0
             return STOPPED, e_start, path
         e = energy_from_range_nm(r_now - s, ln_e0, dln_e, ln_range)
     p[0] = x
     p[1] = y
     p[2] = z
-    p[6] = 0.0
+    p[P_E] = 0.0
     return STEP_LIMIT, e_start, path
 
 
@@ -581,7 +582,7 @@ def _leave(p, x, y, z, ux, uy, uz, d, r_before, path, e_start, cx, cy, cz, radiu
         y = cy + oy * (radius_nm / rr)
         z = cz + oz * (radius_nm / rr)
     e_exit = energy_from_range_nm(r_before - d, ln_e0, dln_e, ln_range)
-    set_particle(p, x, y, z, ux, uy, uz, e_exit)
+    set_phase(p, x, y, z, ux, uy, uz, e_exit)
     return ESCAPED, e_start - e_exit, path + d
 
 
@@ -592,12 +593,11 @@ def transport_gold_bank(bank, n_bank, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_st
 
     Parameters
     ----------
-    bank : float64[:, 7]
-        Electrons in (or on) the gold sphere, rows (x, y, z [nm], ux, uy, uz, E [eV]); rows
-        are overwritten with their final state.
+    bank : float64[:, PARTICLE_COLUMNS]
+        Electrons in (or on) the gold sphere (particle records); rows are overwritten with their final state.
     n_bank : int
         Number of rows to process.
-    out_bank : float64[:, 7]
+    out_bank : float64[:, PARTICLE_COLUMNS]
         Output: electrons leaving the sphere (on its surface, pointing out), appended at
         ``n_out``.
     (other parameters as in :func:`transport_in_gold`)
@@ -622,7 +622,7 @@ def transport_gold_bank(bank, n_bank, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_st
         if status == ESCAPED:
             if n_out >= out_bank.shape[0]:
                 return OUT_BANK_FULL, n0, 0.0
-            for c in range(7):
+            for c in range(PARTICLE_COLUMNS):
                 out_bank[n_out, c] = bank[i, c]
             n_out += 1
     return OK, n_out, dep
@@ -638,7 +638,7 @@ def escape_statistics(energy_eV, radius_nm, n, seed, ln_e0, dln_e, ln_stopping, 
     birth below the surface [nm].
     """
     state = np.zeros(2, dtype=np.uint64)
-    p = np.zeros(7)
+    p = np.zeros(PARTICLE_COLUMNS)
     for i in range(n):
         rng_seed(state, seed, i, GOLD_STREAM)
         r = radius_nm * rng_uniform(state) ** (1.0 / 3.0)
@@ -654,11 +654,11 @@ def escape_statistics(energy_eV, radius_nm, n, seed, ln_e0, dln_e, ln_stopping, 
         p[3] = st * math.cos(phi)
         p[4] = st * math.sin(phi)
         p[5] = cos_t
-        p[6] = energy_eV
+        p[P_E] = energy_eV
         status, _dep, path = transport_in_gold(p, 0.0, 0.0, 0.0, radius_nm, ln_e0, dln_e, ln_stopping, ln_range,
                                                ln_inv_lambda1, cutoff_eV, f_range, f_msc, s_min_nm, msc_on, state)
         out[i, 0] = 1.0 if status == ESCAPED else 0.0
-        out[i, 1] = p[6] if status == ESCAPED else 0.0
+        out[i, 1] = p[P_E] if status == ESCAPED else 0.0
         out[i, 2] = path
         out[i, 3] = radius_nm - r
 
@@ -671,7 +671,7 @@ def backscatter_statistics(energy_eV, n, seed, ln_e0, dln_e, ln_stopping, ln_ran
     Row i of ``out`` (float64[n, 2]): backscattered (1/0), exit energy [eV].
     """
     state = np.zeros(2, dtype=np.uint64)
-    p = np.zeros(7)
+    p = np.zeros(PARTICLE_COLUMNS)
     big = 1.0e7
     for i in range(n):
         rng_seed(state, seed, i, GOLD_STREAM)
@@ -681,8 +681,8 @@ def backscatter_statistics(energy_eV, n, seed, ln_e0, dln_e, ln_stopping, ln_ran
         p[3] = 0.0
         p[4] = 0.0
         p[5] = -1.0
-        p[6] = energy_eV
+        p[P_E] = energy_eV
         status, _dep, _path = transport_in_gold(p, 0.0, 0.0, 0.0, big, ln_e0, dln_e, ln_stopping, ln_range,
                                                 ln_inv_lambda1, cutoff_eV, f_range, f_msc, s_min_nm, True, state)
         out[i, 0] = 1.0 if status == ESCAPED else 0.0
-        out[i, 1] = p[6] if status == ESCAPED else 0.0
+        out[i, 1] = p[P_E] if status == ESCAPED else 0.0

@@ -61,8 +61,8 @@ Buffers and the grow-by-return pattern
 --------------------------------------
 The kernel never allocates.  Ionization positions go to ``ion_xyz_nm`` (float64[:, 3]),
 local energy deposits (optional) to ``deposits`` (float64[:, 5]: x, y, z [nm], E [eV],
-kind), electrons reaching the gold to ``gold_bank`` (float64[:, 7]: x, y, z, ux, uy, uz,
-E), secondaries to ``stack`` (float64[:, 8]); ``counts`` (int64[4]) holds the fill levels
+kind), electrons reaching the gold to ``gold_bank`` and secondaries to ``stack`` (particle
+records, float64[:, PARTICLE_COLUMNS] — :mod:`hpcmc.physics.particles`); ``counts`` (int64[4]) holds the fill levels
 (the kernel appends at ``counts[i]``).  When a buffer is full the kernel returns a
 non-zero code at once; the caller restores ``counts`` and ``score`` to their values
 before the history, enlarges that buffer, reseeds the history's stream and reruns it
@@ -94,7 +94,9 @@ import math
 import numba as nb
 import numpy as np
 
+from hpcmc.physics import status as stc
 from hpcmc.physics.banks import set_particle
+from hpcmc.physics.particles import ELECTRON, P_E, P_UX, P_UY, P_UZ, P_X, P_Y, P_Z, PARTICLE_COLUMNS
 from hpcmc.physics.kinematics import rotate_direction
 from hpcmc.physics.water_xs import (
     CH_ELASTIC,
@@ -121,7 +123,7 @@ __all__ = [
     "C_ION", "C_GOLD", "C_DEPOSIT", "C_STACK_MAX", "N_COUNTS",
     "OK", "ION_BUFFER_FULL", "STACK_FULL", "GOLD_BANK_FULL", "DEPOSIT_BUFFER_FULL",
     "DEP_BINDING", "DEP_EXCITATION", "DEP_SUBCUTOFF",
-    "STACK_COLS", "GOLD_COLS", "DEPOSIT_COLS",
+    "DEPOSIT_COLS",
     "BRENNER_ZAIDER_MAX_EV",
     "make_geometry",
     "sample_ionization_w_eV",
@@ -168,11 +170,11 @@ C_STACK_MAX = 3
 N_COUNTS = 4
 
 # return codes
-OK = 0
-ION_BUFFER_FULL = 1
-STACK_FULL = 2
-GOLD_BANK_FULL = 3
-DEPOSIT_BUFFER_FULL = 4
+OK = stc.OK
+ION_BUFFER_FULL = stc.ION_BUFFER_FULL
+STACK_FULL = stc.STACK_FULL
+GOLD_BANK_FULL = stc.GOLD_BANK_FULL
+DEPOSIT_BUFFER_FULL = stc.DEPOSIT_BUFFER_FULL
 _CODE_NAMES = {OK: "ok", ION_BUFFER_FULL: "ionization buffer full", STACK_FULL: "stack full",
                GOLD_BANK_FULL: "gold bank full", DEPOSIT_BUFFER_FULL: "deposit buffer full"}
 
@@ -181,8 +183,6 @@ DEP_BINDING = 0
 DEP_EXCITATION = 1
 DEP_SUBCUTOFF = 2
 
-STACK_COLS = 8     # x, y, z [nm], ux, uy, uz, E [eV], spare
-GOLD_COLS = 7      # x, y, z [nm], ux, uy, uz, E [eV]
 DEPOSIT_COLS = 5   # x, y, z [nm], E [eV], kind
 
 #: Below this energy the elastic polar angle follows Brenner & Zaider (1984)  [eV].
@@ -586,12 +586,12 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
         Tracking cut-off  [eV]; lower energies are deposited locally.
     geometry : float64[5]
         :func:`make_geometry` output.
-    stack : float64[:, 8]
+    stack : float64[:, PARTICLE_COLUMNS]
         Scratch stack of pending secondaries.
     ion_xyz_nm : float64[:, 3]
         Output: ionization positions  [nm], appended at ``counts[C_ION]`` (0 rows = off).
-    gold_bank : float64[:, 7]
-        Output: electrons reaching the gold surface (x, y, z [nm], ux, uy, uz, E [eV]),
+    gold_bank : float64[:, PARTICLE_COLUMNS]
+        Output: electrons reaching the gold surface (particle records),
         appended at ``counts[C_GOLD]``.
     deposits : float64[:, 5]
         Output: local deposits (x, y, z [nm], E [eV], kind), appended at
@@ -672,7 +672,7 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
                 j = counts[C_GOLD]
                 if j >= gold_bank.shape[0]:
                     return GOLD_BANK_FULL
-                set_particle(gold_bank[j], x, y, z, ux, uy, uz, e)
+                set_particle(gold_bank[j], x, y, z, ux, uy, uz, e, 1.0, ELECTRON, 0.0)
                 counts[C_GOLD] = j + 1
                 score[S_E_GOLD] += e
                 break
@@ -753,8 +753,7 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
                 if w_sec >= cutoff_eV and w_sec > _MIN_INELASTIC_EV:
                     if n_stack >= stack.shape[0]:
                         return STACK_FULL
-                    set_particle(stack[n_stack], x, y, z, sx, sy, sz, w_sec)
-                    stack[n_stack, 7] = 0.0
+                    set_particle(stack[n_stack], x, y, z, sx, sy, sz, w_sec, 1.0, ELECTRON, 0.0)
                     n_stack += 1
                     if n_stack > counts[C_STACK_MAX]:
                         counts[C_STACK_MAX] = n_stack
@@ -772,13 +771,13 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
         if n_stack == 0:
             return OK
         n_stack -= 1
-        x = stack[n_stack, 0]
-        y = stack[n_stack, 1]
-        z = stack[n_stack, 2]
-        ux = stack[n_stack, 3]
-        uy = stack[n_stack, 4]
-        uz = stack[n_stack, 5]
-        e = stack[n_stack, 6]
+        x = stack[n_stack, P_X]
+        y = stack[n_stack, P_Y]
+        z = stack[n_stack, P_Z]
+        ux = stack[n_stack, P_UX]
+        uy = stack[n_stack, P_UY]
+        uz = stack[n_stack, P_UZ]
+        e = stack[n_stack, P_E]
         is_primary = False
 
 
@@ -813,8 +812,8 @@ def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, c
         Deepest stack use over the batch.
     """
     state = np.zeros(2, dtype=np.uint64)
-    stack = np.empty((1024, STACK_COLS))
-    gold = np.empty((16, GOLD_COLS))
+    stack = np.empty((1024, PARTICLE_COLUMNS))
+    gold = np.empty((16, PARTICLE_COLUMNS))
     no_ion = np.empty((0, 3))
     no_dep = np.empty((0, DEPOSIT_COLS))
     counts = np.zeros(N_COUNTS, dtype=np.int64)
@@ -831,9 +830,9 @@ def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, c
             if code == OK:
                 break
             if code == STACK_FULL:
-                stack = np.empty((2 * stack.shape[0], STACK_COLS))
+                stack = np.empty((2 * stack.shape[0], PARTICLE_COLUMNS))
             else:  # GOLD_BANK_FULL (the other buffers are off)
-                gold = np.empty((2 * gold.shape[0], GOLD_COLS))
+                gold = np.empty((2 * gold.shape[0], PARTICLE_COLUMNS))
         if counts[C_STACK_MAX] > deepest:
             deepest = counts[C_STACK_MAX]
     return deepest
@@ -850,8 +849,8 @@ class ElectronHistory:
         Ionization positions  [nm].
     deposits : ndarray, shape (n_dep, 5)
         Local deposits (x, y, z [nm], E [eV], kind) if requested, else empty.
-    gold_bank : ndarray, shape (n_gold, 7)
-        Electrons that reached the gold surface (x, y, z [nm], ux, uy, uz, E [eV]).
+    gold_bank : ndarray, shape (n_gold, PARTICLE_COLUMNS)
+        Electrons that reached the gold surface (particle records).
     score : dict
         The :data:`SCORE_NAMES` scores of the history.
     max_stack : int
@@ -933,8 +932,8 @@ def run_electron_history(seed, history, energy_eV, position_nm=(0.0, 0.0, 0.0), 
     u = _unit(direction)
     ion = np.empty((max(int(ion_capacity), 1), 3))
     dep = np.empty((1024 if record_deposits else 0, DEPOSIT_COLS))
-    gold = np.empty((16, GOLD_COLS))
-    stack = np.empty((256, STACK_COLS))
+    gold = np.empty((16, PARTICLE_COLUMNS))
+    stack = np.empty((256, PARTICLE_COLUMNS))
     state = np.zeros(2, dtype=np.uint64)
     counts = np.zeros(N_COUNTS, dtype=np.int64)
     score = np.zeros(N_SCORE)
@@ -950,9 +949,9 @@ def run_electron_history(seed, history, energy_eV, position_nm=(0.0, 0.0, 0.0), 
         if code == ION_BUFFER_FULL:
             ion = np.empty((2 * ion.shape[0], 3))
         elif code == STACK_FULL:
-            stack = np.empty((2 * stack.shape[0], STACK_COLS))
+            stack = np.empty((2 * stack.shape[0], PARTICLE_COLUMNS))
         elif code == GOLD_BANK_FULL:
-            gold = np.empty((2 * gold.shape[0], GOLD_COLS))
+            gold = np.empty((2 * gold.shape[0], PARTICLE_COLUMNS))
         elif code == DEPOSIT_BUFFER_FULL:
             dep = np.empty((2 * dep.shape[0], DEPOSIT_COLS))
         else:  # pragma: no cover - defensive

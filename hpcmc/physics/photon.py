@@ -37,7 +37,8 @@ Models (validity: 1 keV ≤ E ≤ 800 keV, the table range)
 
 Banks (caller-provided)
 -----------------------
-* electrons ``float64[:, 7]``: rows ``(x_nm, y_nm, z_nm, ux, uy, uz, energy_eV)``;
+* electrons ``float64[:, PARTICLE_COLUMNS]``: particle records (:mod:`hpcmc.physics.particles`;
+  positions in nm, energies in eV), species electron, weight 1, source 0;
 * vacancies ``int64[:, 4]``: rows ``(Z, shell, electron_row, material)`` — ``shell`` is
   xraylib's code (0 K, 1–3 L1–L3, 4–8 M1–M5, 9– N…), ``electron_row`` the photoelectron's row in
   the electron bank (its position is the vacancy's), ``material`` the table row;
@@ -51,10 +52,12 @@ import math
 import numba as nb
 import numpy as np
 
+from hpcmc.physics import status as stc
 from hpcmc.physics.banks import set_particle
 from hpcmc.physics.geometry import (REGION_NP, REGION_OUTSIDE, gnp_distance, gnp_material,
                                     gnp_region)
 from hpcmc.physics.kinematics import rotate_direction
+from hpcmc.physics.particles import ELECTRON, P_E, P_UX, P_UY, P_UZ, P_X, P_Y, P_Z, PARTICLE_COLUMNS
 from hpcmc.physics.photon_data import CH_COH, CH_INCOH, CH_PHOTO, CH_TOTAL, HC_EV_ANGSTROM, MEC2_EV
 from hpcmc.physics.spectrum import sample_spectrum_eV
 from hpcmc.physics.world import (REGION_OUTSIDE as WORLD_OUTSIDE, world_density, world_distance,
@@ -63,7 +66,6 @@ from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
 __all__ = [
     "STATUS_OK", "STATUS_ELECTRON_BANK_FULL", "STATUS_VACANCY_BANK_FULL", "STATUS_ENERGY_ABOVE_TABLE",
-    "EB_X", "EB_Y", "EB_Z", "EB_UX", "EB_UY", "EB_UZ", "EB_E", "EB_COLUMNS",
     "VB_Z", "VB_SHELL", "VB_ROW", "VB_MAT", "VB_COLUMNS",
     "OUT_ESCAPED_EV", "OUT_LOCAL_EV", "OUT_BINDING_EV", "OUT_N_PHOTO", "OUT_N_INCOH", "OUT_N_COH",
     "OUT_NP_INTERACTIONS", "N_OUT",
@@ -80,14 +82,11 @@ __all__ = [
     "sample_coherent_array", "sample_sauter_array", "narrow_beam_uncollided",
 ]
 
-STATUS_OK = 0
-STATUS_ELECTRON_BANK_FULL = 1
-STATUS_VACANCY_BANK_FULL = 2
-STATUS_ENERGY_ABOVE_TABLE = 3
-_STATUS_TEXT = {1: "electron bank full", 2: "vacancy bank full", 3: "photon energy above the table range"}
-
-EB_X, EB_Y, EB_Z, EB_UX, EB_UY, EB_UZ, EB_E = range(7)
-EB_COLUMNS = 7
+#: Return codes (values from :mod:`hpcmc.physics.status`, shared by all kernels).
+STATUS_OK = stc.OK
+STATUS_ELECTRON_BANK_FULL = stc.ELECTRON_BANK_FULL
+STATUS_VACANCY_BANK_FULL = stc.VACANCY_BANK_FULL
+STATUS_ENERGY_ABOVE_TABLE = stc.ENERGY_ABOVE_TABLE
 VB_Z, VB_SHELL, VB_ROW, VB_MAT = range(4)
 VB_COLUMNS = 4
 
@@ -235,7 +234,7 @@ def bank_electron(ebank, counts, x, y, z, ux, uy, uz, e_eV):
     row = counts[0]
     if row >= ebank.shape[0]:
         return -1
-    set_particle(ebank[row], x, y, z, ux, uy, uz, e_eV)
+    set_particle(ebank[row], x, y, z, ux, uy, uz, e_eV, 1.0, ELECTRON, 0.0)
     counts[0] = row + 1
     return row
 
@@ -465,8 +464,7 @@ def photon_history(tables, world, p, state, ebank, vbank, counts, out):
     """Transport one photon through any world (:mod:`hpcmc.physics.world`) until it escapes or
     is absorbed.
 
-    ``p`` holds the photon ``(x, y, z, ux, uy, uz, E [eV])`` in its first seven entries (read
-    only). Surface tracking: sample ``τ = −ln ξ``; in region r of material m and relative
+    ``p`` is the photon's particle record (:mod:`hpcmc.physics.particles`; read only). Surface tracking: sample ``τ = −ln ξ``; in region r of material m and relative
     density ρ_r, ``μ_r = ρ_r μ_m(E)``; move ``min(τ/μ_r, d_boundary)``; at a boundary
     ``τ −= μ_r d`` and take the region behind it; else interact (:func:`photon_interact`) and
     draw a new τ. Electrons and vacancies are banked, not transported. Adds to ``out`` as
@@ -478,13 +476,13 @@ def photon_history(tables, world, p, state, ebank, vbank, counts, out):
     int
         ``STATUS_OK`` or an error status (bank full, energy above the table).
     """
-    x = p[0]
-    y = p[1]
-    z = p[2]
-    ux = p[3]
-    uy = p[4]
-    uz = p[5]
-    e_eV = p[6]
+    x = p[P_X]
+    y = p[P_Y]
+    z = p[P_Z]
+    ux = p[P_UX]
+    uy = p[P_UY]
+    uz = p[P_UZ]
+    e_eV = p[P_E]
     if e_eV > tables.e_max_eV:
         return STATUS_ENERGY_ABOVE_TABLE
     region = world_locate(world, x, y, z)
@@ -641,7 +639,7 @@ def gnp_photon_chunk(tables, world, seed, first, n, b_lo_nm, b_hi_nm, z_src_nm,
             return status
         e_el = 0.0
         for r in range(counts[0]):
-            e_el += ebank[r, 6]
+            e_el += ebank[r, P_E]
         totals[TOT_HISTORIES] += 1.0
         totals[TOT_E_IN_EV] += e0
         totals[TOT_ESCAPED_EV] += out[OUT_ESCAPED_EV]
@@ -712,7 +710,7 @@ def run_gnp_photons(photon_data, world, spectrum, n, seed=1, first=0, b_lo_nm=0.
     if not 0.0 <= b_lo_nm <= b_hi_nm:
         raise ValueError(f"source annulus must satisfy 0 ≤ b_lo_nm ≤ b_hi_nm, got {b_lo_nm}, {b_hi_nm}")
     check_spectrum_in_range(spectrum, photon_data)
-    ebank = np.zeros((bank_rows, EB_COLUMNS))
+    ebank = np.zeros((bank_rows, PARTICLE_COLUMNS))
     vbank = np.zeros((bank_rows, VB_COLUMNS), dtype=np.int64)
     totals = np.zeros(N_TOT)
     status = gnp_photon_chunk(t, world, np.uint64(seed), first, n, float(b_lo_nm), float(b_hi_nm),
@@ -720,7 +718,7 @@ def run_gnp_photons(photon_data, world, spectrum, n, seed=1, first=0, b_lo_nm=0.
                               spectrum.alias_index, stream_key("source"), stream_key("transport"),
                               ebank, vbank, totals)
     if status != STATUS_OK:
-        raise RuntimeError(f"gnp photon transport stopped: {_STATUS_TEXT.get(status, status)}")
+        raise RuntimeError(f"gnp photon transport stopped: {stc.status_text(status)}")
     return dict(zip(_TOT_NAMES, totals.tolist()))
 
 
@@ -792,7 +790,7 @@ def narrow_beam_uncollided(tables, world, e_eV, n, seed, stream):
     plane of the world's cylinder, moving +z; returns how many leave it without interacting
     (expected ``n·exp(−μ L)`` for a homogeneous cylinder of length L)."""
     st = np.zeros(2, dtype=np.uint64)
-    ebank = np.zeros((64, EB_COLUMNS))
+    ebank = np.zeros((64, PARTICLE_COLUMNS))
     vbank = np.zeros((64, VB_COLUMNS), dtype=np.int64)
     counts = np.zeros(2, dtype=np.int64)
     out = np.zeros(N_OUT)
@@ -812,11 +810,11 @@ def narrow_beam_uncollided(tables, world, e_eV, n, seed, stream):
 
 @nb.njit(cache=True)
 def world_narrow_beam_uncollided(tables, world, start, n, seed, stream):
-    """Narrow-beam transmission through any world: ``n`` photons ``start = (x, y, z, ux, uy,
-    uz, E [eV])`` are transported by :func:`photon_history`; returns how many leave the world
+    """Narrow-beam transmission through any world: ``n`` photons ``start`` (a particle record,
+    :mod:`hpcmc.physics.particles`) are transported by :func:`photon_history`; returns how many leave the world
     without interacting (expected ``n·exp(−Σ μ_i t_i)`` along the ray)."""
     st = np.zeros(2, dtype=np.uint64)
-    ebank = np.zeros((64, EB_COLUMNS))
+    ebank = np.zeros((64, PARTICLE_COLUMNS))
     vbank = np.zeros((64, VB_COLUMNS), dtype=np.int64)
     counts = np.zeros(2, dtype=np.int64)
     out = np.zeros(N_OUT)

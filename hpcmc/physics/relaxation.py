@@ -72,7 +72,9 @@ import numba as nb
 import numpy as np
 import xraylib
 
+from hpcmc.physics import status as stc
 from hpcmc.physics.banks import set_particle
+from hpcmc.physics.particles import ELECTRON, P_E, PARTICLE_COLUMNS, PHOTON
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
 __all__ = [
@@ -80,7 +82,7 @@ __all__ = [
     "K_SHELL", "L1_SHELL", "L2_SHELL", "L3_SHELL",
     "RADIATIVE", "COSTER_KRONIG", "AUGER", "LOCAL", "KIND_NAMES",
     "OK", "PHOTON_BANK_FULL", "ELECTRON_BANK_FULL", "VACANCY_STACK_FULL", "UNKNOWN_ELEMENT", "CODE_NAMES",
-    "BANK_COLS", "RELAXATION_STREAM", "DEFAULT_THRESHOLD_EV",
+    "RELAXATION_STREAM", "DEFAULT_THRESHOLD_EV",
     "RelaxationTable", "build_relaxation_table", "relaxation_table",
     "RelaxationTables", "build_relaxation_tables",
     "sample_transition", "isotropic_direction", "relax_vacancy", "relax_vacancy_z", "cascade_statistics",
@@ -102,17 +104,15 @@ AUGER = 2
 LOCAL = 3   # vacancy moves, energy deposited locally (fallback when no electron can be ejected)
 KIND_NAMES = ("radiative", "Coster-Kronig", "Auger", "local")
 
-# kernel return codes
-OK = 0
-PHOTON_BANK_FULL = 1
-ELECTRON_BANK_FULL = 2
-VACANCY_STACK_FULL = 3
-UNKNOWN_ELEMENT = 4
+# kernel return codes (values from hpcmc.physics.status, shared by all kernels)
+OK = stc.OK
+PHOTON_BANK_FULL = stc.PHOTON_BANK_FULL
+ELECTRON_BANK_FULL = stc.ELECTRON_BANK_FULL
+VACANCY_STACK_FULL = stc.VACANCY_STACK_FULL
+UNKNOWN_ELEMENT = stc.UNKNOWN_ELEMENT
 CODE_NAMES = {OK: "ok", PHOTON_BANK_FULL: "photon bank full", ELECTRON_BANK_FULL: "electron bank full",
               VACANCY_STACK_FULL: "vacancy stack full", UNKNOWN_ELEMENT: "element not in the relaxation tables"}
 
-#: Columns of the photon and electron banks: x, y, z [nm], ux, uy, uz, E [eV].
-BANK_COLS = 7
 #: Named random sub-stream for stand-alone cascades (:func:`cascade_statistics`).
 RELAXATION_STREAM = stream_key("relaxation")
 #: Default binding energy below which vacancies are terminal  [eV].
@@ -549,8 +549,8 @@ def relax_vacancy(shell, x, y, z, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, 
         Random-number state (:mod:`hpcmc.runtime.rng`).
     vac_stack : int64[:]
         Work array for pending vacancies (:func:`new_vacancy_stack`).
-    photons, electrons : float64[:, 7]
-        Output banks, rows (x, y, z [nm], ux, uy, uz, E [eV]); appended at ``n_photons`` /
+    photons, electrons : float64[:, PARTICLE_COLUMNS]
+        Output banks of particle records (:mod:`hpcmc.physics.particles`); appended at ``n_photons`` /
         ``n_electrons``.
     n_photons, n_electrons : int
         Fill levels on entry.
@@ -595,12 +595,14 @@ def relax_vacancy(shell, x, y, z, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, 
                     return PHOTON_BANK_FULL, n_ph0, n_el0, 0.0, 0.0
                 row = photons[n_photons]
                 n_photons += 1
+                species = PHOTON
             else:
                 if n_electrons >= electrons.shape[0]:
                     return ELECTRON_BANK_FULL, n_ph0, n_el0, 0.0, 0.0
                 row = electrons[n_electrons]
                 n_electrons += 1
-            set_particle(row, x, y, z, ux, uy, uz, e)
+                species = ELECTRON
+            set_particle(row, x, y, z, ux, uy, uz, e, 1.0, species, 0.0)
             emitted += e
         a = tr_v1[t]
         b = tr_v2[t]
@@ -646,8 +648,8 @@ def cascade_statistics(shell, n_cascades, seed, stream, binding_eV, tr_start, tr
     """
     state = np.zeros(2, dtype=np.uint64)
     vac = np.zeros(256, dtype=np.int64)
-    ph = np.zeros((128, 7))
-    el = np.zeros((256, 7))
+    ph = np.zeros((128, PARTICLE_COLUMNS))
+    el = np.zeros((256, PARTICLE_COLUMNS))
     for i in range(n_cascades):
         rng_seed(state, seed, i, stream)
         status, nph, nel, local, terminal = relax_vacancy(
@@ -656,12 +658,12 @@ def cascade_statistics(shell, n_cascades, seed, stream, binding_eV, tr_start, tr
         eph = 0.0
         emax = 0.0
         for j in range(nph):
-            eph += ph[j, 6]
-            if ph[j, 6] > emax:
-                emax = ph[j, 6]
+            eph += ph[j, P_E]
+            if ph[j, P_E] > emax:
+                emax = ph[j, P_E]
         eel = 0.0
         for j in range(nel):
-            eel += el[j, 6]
+            eel += el[j, P_E]
         out[i, 0] = nph
         out[i, 1] = nel
         out[i, 2] = eph

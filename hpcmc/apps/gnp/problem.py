@@ -5,6 +5,7 @@ import numpy as np
 
 from hpcmc.apps.gnp.binning import shell_edges_nm, shell_masses_kg
 from hpcmc.apps.gnp.transport import ELECTRON_FULL, ION_FULL, OK, PHOTON_FULL, STACK_FULL, N_LEDGER, gnp_chunk
+from hpcmc.physics.banks import new_bank
 from hpcmc.runtime.problem import Problem
 from hpcmc.runtime.rng import stream_key
 from hpcmc.runtime.tally import TallySpec
@@ -76,9 +77,9 @@ class GnpProblem(Problem):
         self.z_src_nm = geo.source_z_um * 1e3
         # work buffers (grown on demand, kept between chunks)
         self.buf = {
-            "photons": np.zeros((256, 7)), "ebank": np.zeros((4096, 7)), "vbank": np.zeros((1024, 4), dtype=np.int64),
-            "work": np.zeros((4096, 7)), "ions": np.zeros((1 << 16, 3)), "wstack": np.zeros((4096, 8)),
-            "wgold": np.zeros((1024, 7)), "wdep": np.zeros((0, 5)),
+            "photons": new_bank(256), "ebank": new_bank(4096), "vbank": np.zeros((1024, 4), dtype=np.int64),
+            "work": new_bank(4096), "ions": np.zeros((1 << 16, 3)), "wstack": new_bank(4096),
+            "wgold": new_bank(1024), "wdep": np.zeros((0, 5)),
         }
         self.vac_stack = new_vacancy_stack(1024)
         self.ledger = np.zeros(N_LEDGER)

@@ -44,8 +44,11 @@ import numpy as np
 from hpcmc.apps.gnp.clustering import avc_cluster_shells
 from hpcmc.physics import electron_water as ew
 from hpcmc.physics import photon as ph
+from hpcmc.physics import status as stc
 from hpcmc.physics.banks import push_particle
 from hpcmc.physics.electron_gold import ESCAPED, transport_in_gold
+from hpcmc.physics.particles import (ELECTRON, P_E, P_SOURCE, P_UX, P_UY, P_UZ, P_WEIGHT, P_X, P_Y,
+                                     P_Z, PHOTON)
 from hpcmc.physics.relaxation import relax_vacancy_z
 from hpcmc.physics.spectrum import sample_spectrum_eV
 from hpcmc.runtime.rng import rng_seed, rng_uniform
@@ -53,12 +56,13 @@ from hpcmc.runtime.tally import fx_add
 
 __all__ = ["gnp_chunk", "OK", "ION_FULL", "PHOTON_FULL", "ELECTRON_FULL", "FAILED", "LEDGER_NAMES", "N_LEDGER"]
 
-OK = 0
-ION_FULL = 1
-PHOTON_FULL = 2
-ELECTRON_FULL = 3
-STACK_FULL = 4
-FAILED = 5
+#: Return codes (values from :mod:`hpcmc.physics.status`, shared by all kernels).
+OK = stc.OK
+ION_FULL = stc.ION_BUFFER_FULL
+PHOTON_FULL = stc.PHOTON_BANK_FULL
+ELECTRON_FULL = stc.ELECTRON_BANK_FULL
+STACK_FULL = stc.STACK_FULL
+FAILED = stc.FAILED
 
 (L_INCIDENT, L_ESCAPED_PHOTON, L_LOCAL_PHOTON, L_RELAX_LOCAL, L_WATER_SINK, L_GOLD_DEPOSIT, L_REJECTED,
  L_MAX_IMBALANCE, L_NP_HISTORIES) = range(9)
@@ -107,7 +111,8 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
     rho = math.sqrt(b_lo_nm * b_lo_nm + rng_uniform(ss) * (b_hi_nm * b_hi_nm - b_lo_nm * b_lo_nm))
     phi = _TWO_PI * rng_uniform(ss)
     e0 = sample_spectrum_eV(ss, lo_eV, hi_eV, alias_prob, alias_index)
-    n_ph = push_particle(photons, 0, rho * math.cos(phi), rho * math.sin(phi), z_src_nm, 0.0, 0.0, 1.0, e0)
+    n_ph = push_particle(photons, 0, rho * math.cos(phi), rho * math.sin(phi), z_src_nm, 0.0, 0.0, 1.0, e0,
+                         1.0, PHOTON, 0.0)
     n_ion = 0
     n_work = 0
     led = np.zeros(N_LEDGER)
@@ -130,8 +135,8 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             pcounts[1] = 0
             for k in range(ph.N_OUT):
                 out[k] = 0.0
-            status = ph.gnp_photon_history(ptables, world, photons[n_ph, 0], photons[n_ph, 1], photons[n_ph, 2],
-                                           photons[n_ph, 3], photons[n_ph, 4], photons[n_ph, 5], photons[n_ph, 6],
+            q = photons[n_ph]
+            status = ph.gnp_photon_history(ptables, world, q[P_X], q[P_Y], q[P_Z], q[P_UX], q[P_UY], q[P_UZ], q[P_E],
                                            st, ebank, vbank, pcounts, out)
             if status != ph.STATUS_OK:
                 return (ELECTRON_FULL if status == ph.STATUS_ELECTRON_BANK_FULL else FAILED), n_ion
@@ -142,7 +147,7 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             n_photon_electrons = pcounts[0]
             # every electron set free by a photon interaction in water is an ionization there
             for r in range(n_photon_electrons):
-                x, y, z = ebank[r, 0], ebank[r, 1], ebank[r, 2]
+                x, y, z = ebank[r, P_X], ebank[r, P_Y], ebank[r, P_Z]
                 if not (np_is_gold and x * x + y * y + z * z < np_r2):
                     n_ion = _add_ion(ions, n_ion, x, y, z)
                     if n_ion < 0:
@@ -152,13 +157,14 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             for v in range(pcounts[1]):
                 zz = vbank[v, ph.VB_Z]
                 row = vbank[v, ph.VB_ROW]
-                x, y, z = ebank[row, 0], ebank[row, 1], ebank[row, 2]
+                x, y, z = ebank[row, P_X], ebank[row, P_Y], ebank[row, P_Z]
                 before = n_el
                 rs, n_ph, n_el, local, _term = relax_vacancy_z(
                     zz, vbank[v, ph.VB_SHELL], x, y, z, z_row, binding, tr_start, tr_cum, tr_kind, tr_v1, tr_v2,
                     tr_energy, cutoff_eV, sr, vac_stack, photons, n_ph, ebank, n_el)
-                if rs != 0:
-                    return (PHOTON_FULL if rs == 1 else ELECTRON_FULL if rs == 2 else FAILED), n_ion
+                if rs != stc.OK:
+                    return (PHOTON_FULL if rs == stc.PHOTON_BANK_FULL else ELECTRON_FULL
+                            if rs == stc.ELECTRON_BANK_FULL else FAILED), n_ion
                 led[L_RELAX_LOCAL] += local
                 if zz != 79:  # non-radiative decay in a water molecule: each emitted electron ionizes
                     for r in range(before, n_el):
@@ -166,8 +172,9 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
                         if n_ion < 0:
                             return ION_FULL, 0
             for r in range(n_el):
-                n_work = push_particle(work, n_work, ebank[r, 0], ebank[r, 1], ebank[r, 2], ebank[r, 3], ebank[r, 4],
-                               ebank[r, 5], ebank[r, 6])
+                q = ebank[r]
+                n_work = push_particle(work, n_work, q[P_X], q[P_Y], q[P_Z], q[P_UX], q[P_UY], q[P_UZ], q[P_E],
+                                       q[P_WEIGHT], ELECTRON, q[P_SOURCE])
                 if n_work < 0:
                     return ELECTRON_FULL, 0
         # -------------------------------------------------------------- electrons
@@ -177,18 +184,18 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             if handoffs > MAX_HANDOFFS:
                 return FAILED, n_ion
             p = work[n_work]
-            e = p[6]
-            r2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2]
-            inward = p[0] * p[3] + p[1] * p[4] + p[2] * p[5] < 0.0
+            e = p[P_E]
+            r2 = p[P_X] * p[P_X] + p[P_Y] * p[P_Y] + p[P_Z] * p[P_Z]
+            inward = p[P_X] * p[P_UX] + p[P_Y] * p[P_UY] + p[P_Z] * p[P_UZ] < 0.0
             if np_is_gold and (r2 < np_r2 * (1.0 - 1e-12) or (inward and r2 <= np_r2 * (1.0 + 1e-12))):
                 # inside the gold: condensed history until it leaves or stops
                 gstatus, dep, _path = transport_in_gold(p, 0.0, 0.0, 0.0, np_radius_nm, g_ln_e0, g_dln_e, g_ln_s,
                                                         g_ln_r, g_ln_l1, g_cut, g_frange, g_fmsc, g_smin, True, sg)
                 led[L_GOLD_DEPOSIT] += dep
-                if gstatus != ESCAPED or p[6] <= 0.0:
+                if gstatus != ESCAPED or p[P_E] <= 0.0:
                     continue
-                e = p[6]
-                r2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2]
+                e = p[P_E]
+                r2 = p[P_X] * p[P_X] + p[P_Y] * p[P_Y] + p[P_Z] * p[P_Z]
             if e <= 0.0:
                 continue
             r = math.sqrt(r2)
@@ -200,16 +207,17 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             wcounts[ew.C_DEPOSIT] = 0
             for k in range(ew.N_SCORE):
                 wscore[k] = 0.0
-            ws = ew.transport_electron(e, p[0], p[1], p[2], p[3], p[4], p[5], se, xs_sigma, xs_grid, xs_thr,
-                                       cutoff_eV, water_geom, wstack, ions, wgold, wdep, wcounts, wscore, xs_wtab)
+            ws = ew.transport_electron(e, p[P_X], p[P_Y], p[P_Z], p[P_UX], p[P_UY], p[P_UZ], se, xs_sigma, xs_grid,
+                                       xs_thr, cutoff_eV, water_geom, wstack, ions, wgold, wdep, wcounts, wscore, xs_wtab)
             if ws != ew.OK:
                 return (ION_FULL if ws == ew.ION_BUFFER_FULL else STACK_FULL), n_ion
             n_ion = wcounts[ew.C_ION]
             led[L_WATER_SINK] += (wscore[ew.S_E_BINDING] + wscore[ew.S_E_EXCITATION] + wscore[ew.S_E_SUBCUTOFF]
                                   + wscore[ew.S_E_ESCAPED])
             for g in range(wcounts[ew.C_GOLD]):  # reached the NP surface: back to the gold step
-                n_work = push_particle(work, n_work, wgold[g, 0], wgold[g, 1], wgold[g, 2], wgold[g, 3], wgold[g, 4],
-                               wgold[g, 5], wgold[g, 6])
+                q = wgold[g]
+                n_work = push_particle(work, n_work, q[P_X], q[P_Y], q[P_Z], q[P_UX], q[P_UY], q[P_UZ], q[P_E],
+                                       q[P_WEIGHT], ELECTRON, q[P_SOURCE])
                 if n_work < 0:
                     return ELECTRON_FULL, 0
     accounted = (led[L_ESCAPED_PHOTON] + led[L_LOCAL_PHOTON] + led[L_RELAX_LOCAL] + led[L_WATER_SINK]
