@@ -82,6 +82,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -90,7 +91,7 @@ from scipy.integrate import cumulative_trapezoid
 
 from hpcmc.physics import status as stc
 from hpcmc.physics.banks import set_phase
-from hpcmc.physics.particles import P_E, PARTICLE_COLUMNS
+from hpcmc.physics.particles import P_E, P_UX, P_UY, P_UZ, P_X, P_Y, P_Z, PARTICLE_COLUMNS
 from hpcmc.physics.geometry import sphere_distance_inside
 from hpcmc.physics.kinematics import rotate_direction as rotate
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
@@ -100,7 +101,7 @@ __all__ = [
     "DEFAULT_S_MIN_NM", "STOPPED", "ESCAPED", "STEP_LIMIT", "OK", "OUT_BANK_FULL",
     "joy_luo_k", "collision_stopping_power_MeV_cm2_g", "radiative_stopping_power_MeV_cm2_g",
     "transport_cross_section_cm2",
-    "GoldElectronTables", "build_gold_electron_tables", "gold_electron_tables",
+    "GoldKernelTables", "Sphere", "GoldElectronTables", "build_gold_electron_tables", "gold_electron_tables",
     "interp_loglog", "energy_from_range_nm", "wentzel_screening", "sample_msc_cos",
     "rotate", "transport_in_gold", "transport_gold_bank", "escape_statistics",
     "backscatter_statistics", "straight_line_escape_fraction",
@@ -196,6 +197,44 @@ def transport_cross_section_cm2(energy_eV, z: float, coulomb_correction: bool = 
             * (np.log1p(1.0 / eta) - 1.0 / (1.0 + eta)))
 
 
+class GoldKernelTables(NamedTuple):
+    """What :func:`transport_in_gold` needs: the log-log tables and the step parameters
+    (:meth:`GoldElectronTables.kernel_args`).
+
+    Attributes
+    ----------
+    ln_e0, dln_e : float
+        ``ln(T_0/eV)`` and the grid step in ``ln T``.
+    ln_stopping, ln_range, ln_inv_lambda1 : float64[n]
+        ``ln`` of the stopping power  [eV/nm], CSDA range  [nm] and ``1/λ₁``  [1/nm].
+    cutoff_eV : float
+        Electrons below this energy stop  [eV].
+    f_range, f_msc : float
+        Step ≤ f_range · R(T) and ≤ f_msc · λ₁(T).
+    s_min_nm : float
+        Smallest step  [nm].
+    """
+
+    ln_e0: float
+    dln_e: float
+    ln_stopping: np.ndarray
+    ln_range: np.ndarray
+    ln_inv_lambda1: np.ndarray
+    cutoff_eV: float
+    f_range: float
+    f_msc: float
+    s_min_nm: float
+
+
+class Sphere(NamedTuple):
+    """A sphere: centre ``(cx, cy, cz)`` and ``radius``  [nm]."""
+
+    cx: float
+    cy: float
+    cz: float
+    radius: float
+
+
 @dataclasses.dataclass(frozen=True)
 class GoldElectronTables:
     """Log-log tables for :func:`transport_in_gold` (build with :func:`build_gold_electron_tables`).
@@ -235,8 +274,8 @@ class GoldElectronTables:
                 -np.log(self.lambda1_nm))
 
     def kernel_args(self, cutoff_eV: float = DEFAULT_CUTOFF_EV, f_range: float = DEFAULT_F_RANGE,
-                    f_msc: float = DEFAULT_F_MSC, s_min_nm: float = DEFAULT_S_MIN_NM) -> tuple:
-        """``arrays`` + ``(cutoff_eV, f_range, f_msc, s_min_nm)``, validated, for the kernels.
+                    f_msc: float = DEFAULT_F_MSC, s_min_nm: float = DEFAULT_S_MIN_NM) -> GoldKernelTables:
+        """``arrays`` + ``(cutoff_eV, f_range, f_msc, s_min_nm)``, validated: the kernels' tables.
 
         Raises
         ------
@@ -251,7 +290,7 @@ class GoldElectronTables:
             raise ValueError(f"f_msc must be > 0, got {f_msc!r}")
         if not (0.0 < s_min_nm and math.isfinite(s_min_nm)):
             raise ValueError(f"s_min_nm must be > 0, got {s_min_nm!r}")
-        return self.arrays + (float(cutoff_eV), float(f_range), float(f_msc), float(s_min_nm))
+        return GoldKernelTables(*self.arrays, float(cutoff_eV), float(f_range), float(f_msc), float(s_min_nm))
 
     def csda_range_g_cm2(self, energy_eV):
         """CSDA range from the table (log-log interpolation)  [g/cm²]."""
@@ -459,28 +498,20 @@ def sample_msc_cos(mean_one_minus_mu, state):
 
 
 @nb.njit(cache=True)
-def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_range, ln_inv_lambda1,
-                      cutoff_eV, f_range, f_msc, s_min_nm, msc_on, state):
+def transport_in_gold(p, sphere, gt, msc_on, state):
     """Transport one electron inside the gold sphere until it leaves or stops.
 
     Parameters
     ----------
-    p : float64[7]
-        The electron ``(x, y, z [nm], ux, uy, uz, E [eV])``, inside or on the sphere; updated
-        in place: on escape it holds the exit point (on the surface), direction and energy; on
-        stop its energy is set to 0.
-    cx, cy, cz, radius_nm : float
+    p : float64[PARTICLE_COLUMNS]
+        The electron's particle record, inside or on the sphere; updated in place: on escape
+        it holds the exit point (on the surface), direction and energy; on stop its energy is
+        set to 0.
+    sphere : Sphere
         Sphere centre and radius  [nm].
-    ln_e0, dln_e, ln_stopping, ln_range, ln_inv_lambda1 : float, float, arrays
-        ``GoldElectronTables.arrays``.
-    cutoff_eV : float
-        Electrons below this energy stop  [eV] (≥ the table's lowest energy).
-    f_range : float
-        Step ≤ f_range · R(T) (default 0.02).
-    f_msc : float
-        Step ≤ f_msc · λ₁(T) (default 0.3).
-    s_min_nm : float
-        Smallest step  [nm] (0.01).
+    gt : GoldKernelTables
+        Tables and step parameters (cutoff ≥ the table's lowest energy; defaults f_range
+        0.02, f_msc 0.3, s_min 0.01 nm).
     msc_on : bool
         False: straight lines (no deflection; used to test the geometry against the analytic
         escape probability).
@@ -496,6 +527,18 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
     path_nm : float
         Path length travelled in gold  [nm].
     """
+    cx = sphere.cx
+    cy = sphere.cy
+    cz = sphere.cz
+    radius_nm = sphere.radius
+    ln_e0 = gt.ln_e0
+    dln_e = gt.dln_e
+    ln_range = gt.ln_range
+    ln_inv_lambda1 = gt.ln_inv_lambda1
+    cutoff_eV = gt.cutoff_eV
+    f_range = gt.f_range
+    f_msc = gt.f_msc
+    s_min_nm = gt.s_min_nm
     e_start = p[P_E]
     x = p[0]
     y = p[1]
@@ -533,8 +576,8 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
         s1 = s * rng_uniform(state) if msc_on else s
         d = sphere_distance_inside(x, y, z, cx, cy, cz, radius_nm, ux, uy, uz)
         if d <= s1:
-            return _leave(p, x, y, z, ux, uy, uz, d, r_now, path, e_start, cx, cy, cz, radius_nm,
-                          ln_e0, dln_e, ln_range)
+            set_phase(p, x, y, z, ux, uy, uz, p[P_E])
+            return _leave(p, d, r_now, path, e_start, sphere, gt)
         x += s1 * ux
         y += s1 * uy
         z += s1 * uz
@@ -547,8 +590,8 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
             s2 = s - s1
             d = sphere_distance_inside(x, y, z, cx, cy, cz, radius_nm, ux, uy, uz)
             if d <= s2:
-                return _leave(p, x, y, z, ux, uy, uz, d, r_now - s1, path + s1, e_start, cx, cy, cz,
-                              radius_nm, ln_e0, dln_e, ln_range)
+                set_phase(p, x, y, z, ux, uy, uz, p[P_E])
+                return _leave(p, d, r_now - s1, path + s1, e_start, sphere, gt)
             x += s2 * ux
             y += s2 * uy
             z += s2 * uz
@@ -568,8 +611,19 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
 
 
 @nb.njit(cache=True)
-def _leave(p, x, y, z, ux, uy, uz, d, r_before, path, e_start, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_range):
-    """Move d to the surface, snap onto it, write the exit state into p."""
+def _leave(p, d, r_before, path, e_start, sphere, gt):
+    """Move the electron of record p a distance d to the surface, snap onto it, write the exit
+    state into p."""
+    x = p[P_X]
+    y = p[P_Y]
+    z = p[P_Z]
+    ux = p[P_UX]
+    uy = p[P_UY]
+    uz = p[P_UZ]
+    cx = sphere.cx
+    cy = sphere.cy
+    cz = sphere.cz
+    radius_nm = sphere.radius
     x += d * ux
     y += d * uy
     z += d * uz
@@ -581,14 +635,13 @@ def _leave(p, x, y, z, ux, uy, uz, d, r_before, path, e_start, cx, cy, cz, radiu
         x = cx + ox * (radius_nm / rr)
         y = cy + oy * (radius_nm / rr)
         z = cz + oz * (radius_nm / rr)
-    e_exit = energy_from_range_nm(r_before - d, ln_e0, dln_e, ln_range)
+    e_exit = energy_from_range_nm(r_before - d, gt.ln_e0, gt.dln_e, gt.ln_range)
     set_phase(p, x, y, z, ux, uy, uz, e_exit)
     return ESCAPED, e_start - e_exit, path + d
 
 
 @nb.njit(cache=True)
-def transport_gold_bank(bank, n_bank, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_range,
-                        ln_inv_lambda1, cutoff_eV, f_range, f_msc, s_min_nm, msc_on, state, out_bank, n_out):
+def transport_gold_bank(bank, n_bank, sphere, gt, msc_on, state, out_bank, n_out):
     """Transport every electron of ``bank[:n_bank]`` in gold; append escapees to ``out_bank``.
 
     Parameters
@@ -615,9 +668,7 @@ def transport_gold_bank(bank, n_bank, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_st
     n0 = n_out
     dep = 0.0
     for i in range(n_bank):
-        status, d_eV, _path = transport_in_gold(bank[i], cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping,
-                                                ln_range, ln_inv_lambda1, cutoff_eV, f_range, f_msc, s_min_nm,
-                                                msc_on, state)
+        status, d_eV, _path = transport_in_gold(bank[i], sphere, gt, msc_on, state)
         dep += d_eV
         if status == ESCAPED:
             if n_out >= out_bank.shape[0]:
@@ -629,8 +680,7 @@ def transport_gold_bank(bank, n_bank, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_st
 
 
 @nb.njit(cache=True)
-def escape_statistics(energy_eV, radius_nm, n, seed, ln_e0, dln_e, ln_stopping, ln_range, ln_inv_lambda1,
-                      cutoff_eV, f_range, f_msc, s_min_nm, msc_on, out):
+def escape_statistics(energy_eV, radius_nm, n, seed, gt, msc_on, out):
     """Electrons born uniformly and isotropically in a sphere: escape statistics.
 
     Electron i draws from the stream ``(seed, i, GOLD_STREAM)``.  Row i of ``out``
@@ -639,6 +689,7 @@ def escape_statistics(energy_eV, radius_nm, n, seed, ln_e0, dln_e, ln_stopping, 
     """
     state = np.zeros(2, dtype=np.uint64)
     p = np.zeros(PARTICLE_COLUMNS)
+    sphere = Sphere(0.0, 0.0, 0.0, radius_nm)
     for i in range(n):
         rng_seed(state, seed, i, GOLD_STREAM)
         r = radius_nm * rng_uniform(state) ** (1.0 / 3.0)
@@ -655,8 +706,7 @@ def escape_statistics(energy_eV, radius_nm, n, seed, ln_e0, dln_e, ln_stopping, 
         p[4] = st * math.sin(phi)
         p[5] = cos_t
         p[P_E] = energy_eV
-        status, _dep, path = transport_in_gold(p, 0.0, 0.0, 0.0, radius_nm, ln_e0, dln_e, ln_stopping, ln_range,
-                                               ln_inv_lambda1, cutoff_eV, f_range, f_msc, s_min_nm, msc_on, state)
+        status, _dep, path = transport_in_gold(p, sphere, gt, msc_on, state)
         out[i, 0] = 1.0 if status == ESCAPED else 0.0
         out[i, 1] = p[P_E] if status == ESCAPED else 0.0
         out[i, 2] = path
@@ -664,8 +714,7 @@ def escape_statistics(energy_eV, radius_nm, n, seed, ln_e0, dln_e, ln_stopping, 
 
 
 @nb.njit(cache=True)
-def backscatter_statistics(energy_eV, n, seed, ln_e0, dln_e, ln_stopping, ln_range, ln_inv_lambda1, cutoff_eV,
-                           f_range, f_msc, s_min_nm, out):
+def backscatter_statistics(energy_eV, n, seed, gt, out):
     """Normal incidence on bulk gold (a sphere of radius 10⁷ nm entered at its pole).
 
     Row i of ``out`` (float64[n, 2]): backscattered (1/0), exit energy [eV].
@@ -673,6 +722,7 @@ def backscatter_statistics(energy_eV, n, seed, ln_e0, dln_e, ln_stopping, ln_ran
     state = np.zeros(2, dtype=np.uint64)
     p = np.zeros(PARTICLE_COLUMNS)
     big = 1.0e7
+    sphere = Sphere(0.0, 0.0, 0.0, big)
     for i in range(n):
         rng_seed(state, seed, i, GOLD_STREAM)
         p[0] = 0.0
@@ -682,7 +732,6 @@ def backscatter_statistics(energy_eV, n, seed, ln_e0, dln_e, ln_stopping, ln_ran
         p[4] = 0.0
         p[5] = -1.0
         p[P_E] = energy_eV
-        status, _dep, _path = transport_in_gold(p, 0.0, 0.0, 0.0, big, ln_e0, dln_e, ln_stopping, ln_range,
-                                                ln_inv_lambda1, cutoff_eV, f_range, f_msc, s_min_nm, True, state)
+        status, _dep, _path = transport_in_gold(p, sphere, gt, True, state)
         out[i, 0] = 1.0 if status == ESCAPED else 0.0
         out[i, 1] = p[P_E] if status == ESCAPED else 0.0

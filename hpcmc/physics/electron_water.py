@@ -90,6 +90,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -125,7 +126,7 @@ __all__ = [
     "DEP_BINDING", "DEP_EXCITATION", "DEP_SUBCUTOFF",
     "DEPOSIT_COLS",
     "BRENNER_ZAIDER_MAX_EV",
-    "make_geometry",
+    "WaterKernelTables", "water_kernel_tables", "make_geometry",
     "sample_ionization_w_eV",
     "sample_dielectric_w_eV",
     "sample_screened_rutherford_cos",
@@ -191,6 +192,32 @@ _TWO_MC2 = 2.0 * ELECTRON_MASS_EV
 _MIN_INELASTIC_EV = float(min(EXCITATION_E_EV.min(), ORBITAL_B_EV.min()))
 _SQRT_HALF = math.sqrt(0.5)
 _TWO_PI = 2.0 * math.pi
+
+
+class WaterKernelTables(NamedTuple):
+    """What :func:`transport_electron` needs of the cross sections, and the cut-off.
+
+    Attributes
+    ----------
+    sigma_per_nm : float64[n, 11]
+        Macroscopic cross sections  [1/nm] (:attr:`WaterTables.sigma_per_nm`).
+    grid : float64[3]
+        ``[ln E_min, 1/Δ ln E, n]`` (:attr:`WaterTables.grid`).
+    threshold_eV : float64[11]
+        Channel thresholds  [eV].
+    cutoff_eV : float
+        Tracking cut-off  [eV]; lower energies are deposited locally.
+    """
+
+    sigma_per_nm: np.ndarray
+    grid: np.ndarray
+    threshold_eV: np.ndarray
+    cutoff_eV: float
+
+
+def water_kernel_tables(tables: WaterTables, cutoff_eV: float) -> WaterKernelTables:
+    """:class:`WaterKernelTables` of ``tables`` with the cut-off ``cutoff_eV``  [eV]."""
+    return WaterKernelTables(tables.sigma_per_nm, tables.grid, tables.threshold_eV, float(cutoff_eV))
 
 
 def make_geometry(track_center_nm=(0.0, 0.0, 0.0), track_radius_nm=math.inf, gold_radius_nm=0.0) -> np.ndarray:
@@ -561,29 +588,19 @@ def _deposit(deposits, counts, x, y, z, e, kind):
 
 
 @nb.njit(cache=True)
-def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
-                       xs_sigma, xs_grid, xs_threshold, cutoff_eV, geometry,
-                       stack, ion_xyz_nm, gold_bank, deposits, counts, score, ion_w_table=None):
+def transport_electron(p, state, xs, geometry, stack, ion_xyz_nm, gold_bank, deposits, counts, score,
+                       ion_w_table=None):
     """Follow one electron and all its secondaries, event by event, in liquid water.
 
     Parameters
     ----------
-    energy_eV : float
-        Initial kinetic energy  [eV] (≤ the table's upper limit).
-    x_nm, y_nm, z_nm : float
-        Initial position  [nm].
-    ux, uy, uz : float
-        Initial unit direction.
+    p : float64[PARTICLE_COLUMNS]
+        The electron's particle record (read only): initial position  [nm], unit direction
+        and kinetic energy  [eV] (≤ the table's upper limit).
     state : uint64[2]
         Generator state, already seeded for the history (see :data:`ELECTRON_STREAM`).
-    xs_sigma : float64[n, 11]
-        Macroscopic cross sections  [1/nm] (:attr:`WaterTables.sigma_per_nm`).
-    xs_grid : float64[3]
-        ``[ln E_min, 1/Δ ln E, n]`` (:attr:`WaterTables.grid`).
-    xs_threshold : float64[11]
-        Channel thresholds  [eV].
-    cutoff_eV : float
-        Tracking cut-off  [eV]; lower energies are deposited locally.
+    xs : WaterKernelTables
+        Cross sections and the tracking cut-off (:func:`water_kernel_tables`).
     geometry : float64[5]
         :func:`make_geometry` output.
     stack : float64[:, PARTICLE_COLUMNS]
@@ -611,6 +628,17 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
         OK, or ION_BUFFER_FULL / STACK_FULL / GOLD_BANK_FULL / DEPOSIT_BUFFER_FULL (the
         history is then incomplete and must be rerun with a larger buffer).
     """
+    energy_eV = p[P_E]
+    x_nm = p[P_X]
+    y_nm = p[P_Y]
+    z_nm = p[P_Z]
+    ux = p[P_UX]
+    uy = p[P_UY]
+    uz = p[P_UZ]
+    xs_sigma = xs.sigma_per_nm
+    xs_grid = xs.grid
+    xs_threshold = xs.threshold_eV
+    cutoff_eV = xs.cutoff_eV
     cx = geometry[0]
     cy = geometry[1]
     cz = geometry[2]
@@ -782,8 +810,8 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
 
 
 @nb.njit(cache=True)
-def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, cutoff_eV,
-                          xs_sigma, xs_grid, xs_threshold, geometry, out_score, ion_w_table=None):
+def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, xs, geometry, out_score,
+                          ion_w_table=None):
     """Run histories ``first .. first+n−1`` of mono-energetic electrons from the origin along +z.
 
     No positions are recorded (counting only); the stack and gold bank grow by rerunning a
@@ -795,10 +823,10 @@ def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, c
         Task seed and sub-stream key (:data:`ELECTRON_STREAM`).
     first_history, n_histories : int
         Global index of the first history and the number of histories.
-    energy_eV, cutoff_eV : float
-        Primary energy and cut-off  [eV].
-    xs_sigma, xs_grid, xs_threshold : ndarray
-        Cross-section tables (:class:`WaterTables`).
+    energy_eV : float
+        Primary energy  [eV].
+    xs : WaterKernelTables
+        Cross sections and cut-off.
     geometry : float64[5]
         :func:`make_geometry` output.
     out_score : float64[n_histories, N_SCORE]
@@ -817,6 +845,9 @@ def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, c
     no_ion = np.empty((0, 3))
     no_dep = np.empty((0, DEPOSIT_COLS))
     counts = np.zeros(N_COUNTS, dtype=np.int64)
+    p = np.zeros(PARTICLE_COLUMNS)
+    p[P_UZ] = 1.0
+    p[P_E] = energy_eV
     deepest = 0
     for h in range(n_histories):
         while True:
@@ -824,9 +855,8 @@ def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, c
             for k in range(N_SCORE):
                 out_score[h, k] = 0.0
             counts[:] = 0
-            code = transport_electron(energy_eV, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, state,
-                                      xs_sigma, xs_grid, xs_threshold, cutoff_eV, geometry,
-                                      stack, no_ion, gold, no_dep, counts, out_score[h], ion_w_table)
+            code = transport_electron(p, state, xs, geometry, stack, no_ion, gold, no_dep, counts, out_score[h],
+                                      ion_w_table)
             if code == OK:
                 break
             if code == STACK_FULL:
@@ -937,13 +967,17 @@ def run_electron_history(seed, history, energy_eV, position_nm=(0.0, 0.0, 0.0), 
     state = np.zeros(2, dtype=np.uint64)
     counts = np.zeros(N_COUNTS, dtype=np.int64)
     score = np.zeros(N_SCORE)
+    rec = np.zeros(PARTICLE_COLUMNS)
+    rec[[P_X, P_Y, P_Z]] = p
+    rec[[P_UX, P_UY, P_UZ]] = u
+    rec[P_E] = float(energy_eV)
+    xs = water_kernel_tables(tables, cutoff_eV)
     while True:
         rng_seed(state, np.uint64(seed), np.uint64(history), np.uint64(stream))
         counts[:] = 0
         score[:] = 0.0
-        code = transport_electron(float(energy_eV), p[0], p[1], p[2], u[0], u[1], u[2], state,
-                                  tables.sigma_per_nm, tables.grid, tables.threshold_eV, float(cutoff_eV),
-                                  geometry, stack, ion, gold, dep, counts, score, tables.ion_w_table)
+        code = transport_electron(rec, state, xs, geometry, stack, ion, gold, dep, counts, score,
+                                  tables.ion_w_table)
         if code == OK:
             break
         if code == ION_BUFFER_FULL:
@@ -997,6 +1031,6 @@ def run_electron_batch(seed, first_history, n_histories, energy_eV, cutoff_eV=10
     geometry = make_geometry() if geometry is None else np.asarray(geometry, dtype=float)
     out = np.zeros((int(n_histories), N_SCORE))
     run_electron_batch_nb(np.uint64(seed), np.uint64(stream), int(first_history), int(n_histories),
-                          float(energy_eV), float(cutoff_eV), tables.sigma_per_nm, tables.grid,
-                          tables.threshold_eV, geometry, out, tables.ion_w_table)
+                          float(energy_eV), water_kernel_tables(tables, cutoff_eV), geometry, out,
+                          tables.ion_w_table)
     return out

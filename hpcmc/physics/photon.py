@@ -48,16 +48,17 @@ A full bank stops the history with ``STATUS_ELECTRON_BANK_FULL`` / ``STATUS_VACA
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
 from hpcmc.physics import status as stc
-from hpcmc.physics.banks import set_particle
+from hpcmc.physics.banks import set_particle, set_phase
 from hpcmc.physics.geometry import (REGION_NP, REGION_OUTSIDE, gnp_distance, gnp_material,
                                     gnp_region)
 from hpcmc.physics.kinematics import rotate_direction
-from hpcmc.physics.particles import ELECTRON, P_E, P_UX, P_UY, P_UZ, P_X, P_Y, P_Z, PARTICLE_COLUMNS
+from hpcmc.physics.particles import ELECTRON, P_E, P_UX, P_UY, P_UZ, P_X, P_Y, P_Z, PARTICLE_COLUMNS, PHOTON
 from hpcmc.physics.photon_data import CH_COH, CH_INCOH, CH_PHOTO, CH_TOTAL, HC_EV_ANGSTROM, MEC2_EV
 from hpcmc.physics.spectrum import sample_spectrum_eV
 from hpcmc.physics.world import (REGION_OUTSIDE as WORLD_OUTSIDE, world_density, world_distance,
@@ -77,7 +78,7 @@ __all__ = [
     "photoabsorb", "kn_ratio", "sf_ratio_at", "incoherent_sample", "incoherent_scatter",
     "coherent_cos", "coherent_scatter", "photon_interact",
     "photon_history", "world_narrow_beam_uncollided",
-    "gnp_photon_history", "gnp_photon_chunk", "run_gnp_photons", "check_spectrum_in_range",
+    "AnnulusSource", "gnp_photon_history", "gnp_photon_chunk", "run_gnp_photons", "check_spectrum_in_range",
     "sample_interaction_counts", "sample_photo_channel_counts", "sample_incoherent_array",
     "sample_coherent_array", "sample_sauter_array", "narrow_beam_uncollided",
 ]
@@ -242,8 +243,9 @@ def bank_electron(ebank, counts, x, y, z, ux, uy, uz, e_eV):
 # -- interactions --------------------------------------------------------------------------
 
 @nb.njit(cache=True)
-def photoabsorb(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, vbank, counts, out):
-    """Photoelectric absorption at (x, y, z): bank the photoelectron and the vacancy.
+def photoabsorb(tables, mat, i, f, p, state, ebank, vbank, counts, out):
+    """Photoelectric absorption of the photon of record ``p`` (read only) where it is: bank
+    the photoelectron and the vacancy.
 
     Photoelectron ``T = E − B_s`` (B_s the shell's edge energy; the table only opens a shell
     at E ≥ B_s, T is clipped at 0 for safety), direction Sauter about the photon direction,
@@ -254,6 +256,7 @@ def photoabsorb(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, vban
     int
         ``STATUS_OK`` or a bank-full status.
     """
+    e_eV = p[P_E]
     k = select_photo_channel(tables, mat, i, f, state)
     b = tables.pe_binding_eV[mat, k]
     t = e_eV - b
@@ -262,8 +265,8 @@ def photoabsorb(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, vban
         b = e_eV
     cos_t = sauter_cos(t, state)
     phi = _TWO_PI * rng_uniform(state)
-    vx, vy, vz = rotate_direction(ux, uy, uz, cos_t, phi)
-    row = bank_electron(ebank, counts, x, y, z, vx, vy, vz, t)
+    vx, vy, vz = rotate_direction(p[P_UX], p[P_UY], p[P_UZ], cos_t, phi)
+    row = bank_electron(ebank, counts, p[P_X], p[P_Y], p[P_Z], vx, vy, vz, t)
     if row < 0:
         return STATUS_ELECTRON_BANK_FULL
     nv = counts[1]
@@ -346,8 +349,9 @@ def incoherent_sample(tables, mat, e_eV, state):
 
 
 @nb.njit(cache=True)
-def incoherent_scatter(tables, mat, e_eV, x, y, z, ux, uy, uz, state, ebank, counts):
-    """Incoherent scattering: new photon (E', u') and a banked recoil electron.
+def incoherent_scatter(tables, mat, p, state, ebank, counts):
+    """Incoherent scattering of the photon of record ``p`` (read only): new photon (E', u') and
+    a banked recoil electron.
 
     Electron: ``T = E − E'``, direction ``(E u − E' u')/|E u − E' u'|`` (momentum
     conservation with a free electron at rest); no binding correction (see module docstring).
@@ -358,6 +362,13 @@ def incoherent_scatter(tables, mat, e_eV, x, y, z, ux, uy, uz, state, ebank, cou
         Scattered photon energy  [eV] and direction.
     status : int
     """
+    e_eV = p[P_E]
+    x = p[P_X]
+    y = p[P_Y]
+    z = p[P_Z]
+    ux = p[P_UX]
+    uy = p[P_UY]
+    uz = p[P_UZ]
     e1, c = incoherent_sample(tables, mat, e_eV, state)
     phi = _TWO_PI * rng_uniform(state)
     vx, vy, vz = rotate_direction(ux, uy, uz, c, phi)
@@ -430,8 +441,9 @@ def coherent_scatter(tables, mat, e_eV, ux, uy, uz, state):
 
 
 @nb.njit(cache=True)
-def photon_interact(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, vbank, counts, out):
-    """One interaction at (x, y, z) in material ``mat``: choose the type and do it.
+def photon_interact(tables, mat, i, f, p, state, ebank, vbank, counts, out):
+    """One interaction of the photon of record ``p`` (read only) in material ``mat`` where it
+    is: choose the type and do it.
 
     Geometry-free: any history kernel (gnp, voxels) calls this at an interaction point.
 
@@ -443,14 +455,18 @@ def photon_interact(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, 
         Photon energy  [eV] and direction after the interaction.
     status : int
     """
+    e_eV = p[P_E]
+    ux = p[P_UX]
+    uy = p[P_UY]
+    uz = p[P_UZ]
     ch = select_interaction(tables, mat, i, f, state)
     if ch == CH_PHOTO:
         out[OUT_N_PHOTO] += 1.0
-        st = photoabsorb(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, vbank, counts, out)
+        st = photoabsorb(tables, mat, i, f, p, state, ebank, vbank, counts, out)
         return False, 0.0, ux, uy, uz, st
     if ch == CH_INCOH:
         out[OUT_N_INCOH] += 1.0
-        e1, vx, vy, vz, st = incoherent_scatter(tables, mat, e_eV, x, y, z, ux, uy, uz, state, ebank, counts)
+        e1, vx, vy, vz, st = incoherent_scatter(tables, mat, p, state, ebank, counts)
         return True, e1, vx, vy, vz, st
     out[OUT_N_COH] += 1.0
     vx, vy, vz = coherent_scatter(tables, mat, e_eV, ux, uy, uz, state)
@@ -464,8 +480,10 @@ def photon_history(tables, world, p, state, ebank, vbank, counts, out):
     """Transport one photon through any world (:mod:`hpcmc.physics.world`) until it escapes or
     is absorbed.
 
-    ``p`` is the photon's particle record (:mod:`hpcmc.physics.particles`; read only). Surface tracking: sample ``τ = −ln ξ``; in region r of material m and relative
-    density ρ_r, ``μ_r = ρ_r μ_m(E)``; move ``min(τ/μ_r, d_boundary)``; at a boundary
+    ``p`` is the photon's particle record (:mod:`hpcmc.physics.particles`); it is used as the
+    interaction kernels' argument, so on return it holds the photon's state at its last
+    interaction (copy it first if it must be kept). Surface tracking: sample ``τ = −ln ξ``; in
+    region r of material m and relative density ρ_r, ``μ_r = ρ_r μ_m(E)``; move ``min(τ/μ_r, d_boundary)``; at a boundary
     ``τ −= μ_r d`` and take the region behind it; else interact (:func:`photon_interact`) and
     draw a new τ. Electrons and vacancies are banked, not transported. Adds to ``out`` as
     :func:`gnp_photon_history` does; ``OUT_NP_INTERACTIONS`` counts interactions in the
@@ -506,8 +524,8 @@ def photon_history(tables, world, p, state, ebank, vbank, counts, out):
             z += s * uz
             if world_tagged(world, region):
                 out[OUT_NP_INTERACTIONS] += 1.0
-            alive, e_eV, ux, uy, uz, st = photon_interact(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz,
-                                                          state, ebank, vbank, counts, out)
+            set_phase(p, x, y, z, ux, uy, uz, e_eV)
+            alive, e_eV, ux, uy, uz, st = photon_interact(tables, mat, i, f, p, state, ebank, vbank, counts, out)
             if st != STATUS_OK or not alive:
                 return st
             if e_eV < tables.e_min_eV:
@@ -534,9 +552,19 @@ def photon_history(tables, world, p, state, ebank, vbank, counts, out):
 
 # -- gnp world -----------------------------------------------------------------------------
 
+class AnnulusSource(NamedTuple):
+    """Photons start uniformly on the annulus ``b_lo_nm ≤ ρ ≤ b_hi_nm`` of the plane
+    ``z = z_src_nm``  [nm], moving along +z."""
+
+    b_lo_nm: float
+    b_hi_nm: float
+    z_src_nm: float
+
+
 @nb.njit(cache=True)
-def gnp_photon_history(tables, world, x, y, z, ux, uy, uz, e_eV, state, ebank, vbank, counts, out):
-    """Transport one photon through the gnp world until it escapes or is absorbed.
+def gnp_photon_history(tables, world, p, state, ebank, vbank, counts, out):
+    """Transport one photon (particle record ``p``, overwritten as in :func:`photon_history`)
+    through the gnp world until it escapes or is absorbed.
 
     Surface tracking (module :mod:`hpcmc.physics.geometry`): sample ``τ = −ln ξ``; in region
     r with ``μ_r`` move ``min(τ/μ_r, d_boundary)``; at a boundary ``τ −= μ_r d`` and change
@@ -552,6 +580,13 @@ def gnp_photon_history(tables, world, x, y, z, ux, uy, uz, e_eV, state, ebank, v
     int
         ``STATUS_OK`` or an error status (bank full, energy above the table).
     """
+    x = p[P_X]
+    y = p[P_Y]
+    z = p[P_Z]
+    ux = p[P_UX]
+    uy = p[P_UY]
+    uz = p[P_UZ]
+    e_eV = p[P_E]
     if e_eV > tables.e_max_eV:
         return STATUS_ENERGY_ABOVE_TABLE
     region = gnp_region(world, x, y, z)
@@ -574,8 +609,8 @@ def gnp_photon_history(tables, world, x, y, z, ux, uy, uz, e_eV, state, ebank, v
             z += s * uz
             if region == REGION_NP:
                 out[OUT_NP_INTERACTIONS] += 1.0
-            alive, e_eV, ux, uy, uz, st = photon_interact(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz,
-                                                          state, ebank, vbank, counts, out)
+            set_phase(p, x, y, z, ux, uy, uz, e_eV)
+            alive, e_eV, ux, uy, uz, st = photon_interact(tables, mat, i, f, p, state, ebank, vbank, counts, out)
             if st != STATUS_OK or not alive:
                 return st
             if e_eV < tables.e_min_eV:
@@ -600,9 +635,8 @@ def gnp_photon_history(tables, world, x, y, z, ux, uy, uz, e_eV, state, ebank, v
 
 
 @nb.njit(cache=True)
-def gnp_photon_chunk(tables, world, seed, first, n, b_lo_nm, b_hi_nm, z_src_nm,
-                     lo_eV, hi_eV, alias_prob, alias_index, key_source, key_transport,
-                     ebank, vbank, totals):
+def gnp_photon_chunk(tables, world, source, spectrum, seed, first, n, key_source, key_transport, ebank, vbank,
+                     totals):
     """Histories ``first … first + n − 1`` of the gnp photon source, electrons banked only.
 
     Source (seed 000 §2.3): position uniform on the annulus ``b_lo ≤ ρ ≤ b_hi`` of the plane
@@ -617,24 +651,27 @@ def gnp_photon_chunk(tables, world, seed, first, n, b_lo_nm, b_hi_nm, z_src_nm,
     int
         ``STATUS_OK`` or the first error status (the chunk stops there).
     """
+    b_lo_nm = source.b_lo_nm
+    b_hi_nm = source.b_hi_nm
     ss = np.zeros(2, dtype=np.uint64)
     st = np.zeros(2, dtype=np.uint64)
     counts = np.zeros(2, dtype=np.int64)
     out = np.zeros(N_OUT)
+    p = np.zeros(PARTICLE_COLUMNS)
     b2lo = b_lo_nm * b_lo_nm
     b2span = b_hi_nm * b_hi_nm - b2lo
     for h in range(first, first + n):
         rng_seed(ss, seed, h, key_source)
         rho = math.sqrt(b2lo + rng_uniform(ss) * b2span)
         phi = _TWO_PI * rng_uniform(ss)
-        e0 = sample_spectrum_eV(ss, lo_eV, hi_eV, alias_prob, alias_index)
+        e0 = sample_spectrum_eV(ss, spectrum.lo_eV, spectrum.hi_eV, spectrum.alias_prob, spectrum.alias_index)
         rng_seed(st, seed, h, key_transport)
         counts[0] = 0
         counts[1] = 0
         for k in range(N_OUT):
             out[k] = 0.0
-        status = gnp_photon_history(tables, world, rho * math.cos(phi), rho * math.sin(phi), z_src_nm,
-                                    0.0, 0.0, 1.0, e0, st, ebank, vbank, counts, out)
+        set_particle(p, rho * math.cos(phi), rho * math.sin(phi), source.z_src_nm, 0.0, 0.0, 1.0, e0, 1.0, PHOTON, 0.0)
+        status = gnp_photon_history(tables, world, p, st, ebank, vbank, counts, out)
         if status != STATUS_OK:
             return status
         e_el = 0.0
@@ -713,10 +750,9 @@ def run_gnp_photons(photon_data, world, spectrum, n, seed=1, first=0, b_lo_nm=0.
     ebank = np.zeros((bank_rows, PARTICLE_COLUMNS))
     vbank = np.zeros((bank_rows, VB_COLUMNS), dtype=np.int64)
     totals = np.zeros(N_TOT)
-    status = gnp_photon_chunk(t, world, np.uint64(seed), first, n, float(b_lo_nm), float(b_hi_nm),
-                              float(z_src_nm), spectrum.lo_eV, spectrum.hi_eV, spectrum.alias_prob,
-                              spectrum.alias_index, stream_key("source"), stream_key("transport"),
-                              ebank, vbank, totals)
+    source = AnnulusSource(float(b_lo_nm), float(b_hi_nm), float(z_src_nm))
+    status = gnp_photon_chunk(t, world, source, spectrum.table, np.uint64(seed), first, n, stream_key("source"),
+                              stream_key("transport"), ebank, vbank, totals)
     if status != STATUS_OK:
         raise RuntimeError(f"gnp photon transport stopped: {stc.status_text(status)}")
     return dict(zip(_TOT_NAMES, totals.tolist()))
@@ -795,6 +831,7 @@ def narrow_beam_uncollided(tables, world, e_eV, n, seed, stream):
     counts = np.zeros(2, dtype=np.int64)
     out = np.zeros(N_OUT)
     z0 = world.cyl_zmin_nm + 1.0e-6
+    p = np.zeros(PARTICLE_COLUMNS)
     n_unc = 0
     for h in range(n):
         rng_seed(st, seed, h, stream)
@@ -802,7 +839,8 @@ def narrow_beam_uncollided(tables, world, e_eV, n, seed, stream):
         counts[1] = 0
         for k in range(N_OUT):
             out[k] = 0.0
-        gnp_photon_history(tables, world, 0.0, 0.0, z0, 0.0, 0.0, 1.0, e_eV, st, ebank, vbank, counts, out)
+        set_particle(p, 0.0, 0.0, z0, 0.0, 0.0, 1.0, e_eV, 1.0, PHOTON, 0.0)
+        gnp_photon_history(tables, world, p, st, ebank, vbank, counts, out)
         if out[OUT_N_PHOTO] + out[OUT_N_INCOH] + out[OUT_N_COH] == 0.0 and out[OUT_ESCAPED_EV] > 0.0:
             n_unc += 1
     return n_unc
@@ -818,6 +856,7 @@ def world_narrow_beam_uncollided(tables, world, start, n, seed, stream):
     vbank = np.zeros((64, VB_COLUMNS), dtype=np.int64)
     counts = np.zeros(2, dtype=np.int64)
     out = np.zeros(N_OUT)
+    p = np.empty(start.size)
     n_unc = 0
     for h in range(n):
         rng_seed(st, seed, h, stream)
@@ -825,7 +864,8 @@ def world_narrow_beam_uncollided(tables, world, start, n, seed, stream):
         counts[1] = 0
         for k in range(N_OUT):
             out[k] = 0.0
-        photon_history(tables, world, start, st, ebank, vbank, counts, out)
+        p[:] = start
+        photon_history(tables, world, p, st, ebank, vbank, counts, out)
         if out[OUT_N_PHOTO] + out[OUT_N_INCOH] + out[OUT_N_COH] == 0.0 and out[OUT_ESCAPED_EV] > 0.0:
             n_unc += 1
     return n_unc

@@ -37,6 +37,7 @@ rejected and untracked electrons. Their balance is exact up to rounding (tested)
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -46,7 +47,7 @@ from hpcmc.physics import electron_water as ew
 from hpcmc.physics import photon as ph
 from hpcmc.physics import status as stc
 from hpcmc.physics.banks import push_particle
-from hpcmc.physics.electron_gold import ESCAPED, transport_in_gold
+from hpcmc.physics.electron_gold import ESCAPED, Sphere, transport_in_gold
 from hpcmc.physics.particles import (ELECTRON, P_E, P_SOURCE, P_UX, P_UY, P_UZ, P_WEIGHT, P_X, P_Y,
                                      P_Z, PHOTON)
 from hpcmc.physics.relaxation import relax_vacancy_z
@@ -54,7 +55,7 @@ from hpcmc.physics.spectrum import sample_spectrum_eV
 from hpcmc.runtime.rng import rng_seed, rng_uniform
 from hpcmc.runtime.tally import fx_add
 
-__all__ = ["gnp_chunk", "OK", "ION_FULL", "PHOTON_FULL", "ELECTRON_FULL", "FAILED", "LEDGER_NAMES", "N_LEDGER"]
+__all__ = ["GnpPhysics", "GnpBuffers", "GnpScoring", "GnpTallies", "gnp_chunk", "OK", "ION_FULL", "PHOTON_FULL", "ELECTRON_FULL", "FAILED", "LEDGER_NAMES", "N_LEDGER"]
 
 #: Return codes (values from :mod:`hpcmc.physics.status`, shared by all kernels).
 OK = stc.OK
@@ -76,6 +77,96 @@ _TWO_PI = 2.0 * math.pi
 MAX_HANDOFFS = 1_000_000
 
 
+class GnpPhysics(NamedTuple):
+    """Tables and settings of the gnp history kernel.
+
+    Attributes
+    ----------
+    photon : PhotonTables
+        Photon tables (water, gold).
+    world : GnpWorld
+        The gnp world (NP and water cylinder)  [nm].
+    relax : StackedRelaxationKernelTables
+        Relaxation tables of Au, O, H with the emission threshold (the electron cut-off).
+    gold : GoldKernelTables
+        Condensed-history tables of electrons in gold.
+    water : WaterKernelTables
+        Water cross sections and the tracking cut-off.
+    water_w_table : ndarray or None
+        W-sampling table of the dielectric model (None: RBEB).
+    water_geom : float64[5]
+        Tracking sphere and gold sphere of the water electron kernel
+        (:func:`hpcmc.physics.electron_water.make_geometry`).
+    range_e, range_r : float64[n]
+        Energies  [eV] and margin-scaled CSDA ranges  [nm] for range rejection.
+    reject_r_nm : float
+        Radius beyond which an electron must reach back to score  [nm].
+    np_radius_nm : float
+        NP radius  [nm].
+    np_is_gold : bool
+        Whether the NP is gold (else water).
+    """
+
+    photon: object
+    world: object
+    relax: object
+    gold: object
+    water: object
+    water_w_table: object
+    water_geom: np.ndarray
+    range_e: np.ndarray
+    range_r: np.ndarray
+    reject_r_nm: float
+    np_radius_nm: float
+    np_is_gold: bool
+
+
+class GnpBuffers(NamedTuple):
+    """Work buffers of one history (grown by the caller when a kernel reports them full).
+
+    Attributes
+    ----------
+    photons, ebank, work, wstack, wgold : float64[:, PARTICLE_COLUMNS]
+        Particle banks: photons to transport, electrons banked by photons and relaxation,
+        electrons to transport, the water kernel's secondary stack and its gold hand-offs.
+    vbank : int64[:, 4]
+        Vacancies banked by photoabsorption.
+    ions : float64[:, 3]
+        Ionization positions of the history  [nm].
+    wdep : float64[:, 5]
+        Local deposits of the water kernel (0 rows: off).
+    vac_stack : int64[:]
+        Pending vacancies of one cascade.
+    """
+
+    photons: np.ndarray
+    ebank: np.ndarray
+    vbank: np.ndarray
+    work: np.ndarray
+    ions: np.ndarray
+    wstack: np.ndarray
+    wgold: np.ndarray
+    wdep: np.ndarray
+    vac_stack: np.ndarray
+
+
+class GnpScoring(NamedTuple):
+    """Cluster scoring: AVC target radius  [nm], minimum cluster size, shell edges  [nm]."""
+
+    target_radius_nm: float
+    min_size: int
+    shell_edges_nm: np.ndarray
+
+
+class GnpTallies(NamedTuple):
+    """Fixed-point accumulators (Σx, Σx²) of the cluster and ionization tallies per shell."""
+
+    cd_sum: np.ndarray
+    cd_sq: np.ndarray
+    id_sum: np.ndarray
+    id_sq: np.ndarray
+
+
 @nb.njit(cache=True)
 def _range_nm(energy_eV, range_e, range_r):
     """CSDA range by linear interpolation in the table  [nm] (energies above: last value)."""
@@ -93,25 +184,43 @@ def _add_ion(ions, n_ion, x, y, z):
 
 
 @nb.njit(cache=True)
-def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_prob, alias_index,
-                ptables, world, relax, gold, water_xs, water_geom, cutoff_eV, range_e, range_r, reject_r_nm,
-                np_radius_nm, np_is_gold, photons, ebank, vbank, work, ions, wstack, wgold, wdep,
-                vac_stack, states, ledger):
-    """Transport one history; return ``(status, n_ionizations)`` with the ionizations in ``ions``.
+def gnp_history(h, seed, keys, source, spectrum, phys, buf, states, ledger):
+    """Transport one history; return ``(status, n_ionizations)`` with the ionizations in ``buf.ions``.
 
     ``keys`` holds the stream keys (source, transport, relaxation, gold, electron_water);
-    ``states`` is a (5, 2) uint64 work array. ``relax`` and ``gold`` are the kernel-argument
-    tuples of the relaxation tables and the gold electron tables; ``water_xs`` is
-    ``(sigma_per_nm, grid, threshold_eV, ion_w_table)`` (``ion_w_table`` None for the BEB model).
+    ``source`` is the :class:`~hpcmc.physics.photon.AnnulusSource`, ``spectrum`` the
+    :class:`~hpcmc.physics.spectrum.SpectrumTable`, ``phys`` the :class:`GnpPhysics`, ``buf``
+    the :class:`GnpBuffers`; ``states`` is a (5, 2) uint64 work array.
     """
+    b_lo_nm = source.b_lo_nm
+    b_hi_nm = source.b_hi_nm
+    ptables = phys.photon
+    world = phys.world
+    relax = phys.relax
+    gold = phys.gold
+    water_geom = phys.water_geom
+    range_e = phys.range_e
+    range_r = phys.range_r
+    reject_r_nm = phys.reject_r_nm
+    np_radius_nm = phys.np_radius_nm
+    np_is_gold = phys.np_is_gold
+    photons = buf.photons
+    ebank = buf.ebank
+    vbank = buf.vbank
+    work = buf.work
+    ions = buf.ions
+    wstack = buf.wstack
+    wgold = buf.wgold
+    wdep = buf.wdep
+    vac_stack = buf.vac_stack
     for s in range(5):
         rng_seed(states[s], seed, h, keys[s])
     ss, st, sr, sg, se = states[0], states[1], states[2], states[3], states[4]
     # ---- source
     rho = math.sqrt(b_lo_nm * b_lo_nm + rng_uniform(ss) * (b_hi_nm * b_hi_nm - b_lo_nm * b_lo_nm))
     phi = _TWO_PI * rng_uniform(ss)
-    e0 = sample_spectrum_eV(ss, lo_eV, hi_eV, alias_prob, alias_index)
-    n_ph = push_particle(photons, 0, rho * math.cos(phi), rho * math.sin(phi), z_src_nm, 0.0, 0.0, 1.0, e0,
+    e0 = sample_spectrum_eV(ss, spectrum.lo_eV, spectrum.hi_eV, spectrum.alias_prob, spectrum.alias_index)
+    n_ph = push_particle(photons, 0, rho * math.cos(phi), rho * math.sin(phi), source.z_src_nm, 0.0, 0.0, 1.0, e0,
                          1.0, PHOTON, 0.0)
     n_ion = 0
     n_work = 0
@@ -122,9 +231,7 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
     wcounts = np.zeros(ew.N_COUNTS, dtype=np.int64)
     wscore = np.zeros(ew.N_SCORE)
     np_r2 = np_radius_nm * np_radius_nm
-    z_row, binding, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy = relax
-    g_ln_e0, g_dln_e, g_ln_s, g_ln_r, g_ln_l1, g_cut, g_frange, g_fmsc, g_smin = gold
-    xs_sigma, xs_grid, xs_thr, xs_wtab = water_xs
+    np_sphere = Sphere(0.0, 0.0, 0.0, np_radius_nm)
     touched_np = False
     handoffs = 0
     while n_ph > 0 or n_work > 0:
@@ -135,9 +242,7 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             pcounts[1] = 0
             for k in range(ph.N_OUT):
                 out[k] = 0.0
-            q = photons[n_ph]
-            status = ph.gnp_photon_history(ptables, world, q[P_X], q[P_Y], q[P_Z], q[P_UX], q[P_UY], q[P_UZ], q[P_E],
-                                           st, ebank, vbank, pcounts, out)
+            status = ph.gnp_photon_history(ptables, world, photons[n_ph], st, ebank, vbank, pcounts, out)
             if status != ph.STATUS_OK:
                 return (ELECTRON_FULL if status == ph.STATUS_ELECTRON_BANK_FULL else FAILED), n_ion
             if out[ph.OUT_NP_INTERACTIONS] > 0.0:
@@ -159,9 +264,8 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
                 row = vbank[v, ph.VB_ROW]
                 x, y, z = ebank[row, P_X], ebank[row, P_Y], ebank[row, P_Z]
                 before = n_el
-                rs, n_ph, n_el, local, _term = relax_vacancy_z(
-                    zz, vbank[v, ph.VB_SHELL], x, y, z, z_row, binding, tr_start, tr_cum, tr_kind, tr_v1, tr_v2,
-                    tr_energy, cutoff_eV, sr, vac_stack, photons, n_ph, ebank, n_el)
+                rs, n_ph, n_el, local, _term = relax_vacancy_z(relax, zz, vbank[v, ph.VB_SHELL], x, y, z, sr, vac_stack,
+                                                               photons, n_ph, ebank, n_el)
                 if rs != stc.OK:
                     return (PHOTON_FULL if rs == stc.PHOTON_BANK_FULL else ELECTRON_FULL
                             if rs == stc.ELECTRON_BANK_FULL else FAILED), n_ion
@@ -189,8 +293,7 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             inward = p[P_X] * p[P_UX] + p[P_Y] * p[P_UY] + p[P_Z] * p[P_UZ] < 0.0
             if np_is_gold and (r2 < np_r2 * (1.0 - 1e-12) or (inward and r2 <= np_r2 * (1.0 + 1e-12))):
                 # inside the gold: condensed history until it leaves or stops
-                gstatus, dep, _path = transport_in_gold(p, 0.0, 0.0, 0.0, np_radius_nm, g_ln_e0, g_dln_e, g_ln_s,
-                                                        g_ln_r, g_ln_l1, g_cut, g_frange, g_fmsc, g_smin, True, sg)
+                gstatus, dep, _path = transport_in_gold(p, np_sphere, gold, True, sg)
                 led[L_GOLD_DEPOSIT] += dep
                 if gstatus != ESCAPED or p[P_E] <= 0.0:
                     continue
@@ -207,8 +310,8 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             wcounts[ew.C_DEPOSIT] = 0
             for k in range(ew.N_SCORE):
                 wscore[k] = 0.0
-            ws = ew.transport_electron(e, p[P_X], p[P_Y], p[P_Z], p[P_UX], p[P_UY], p[P_UZ], se, xs_sigma, xs_grid,
-                                       xs_thr, cutoff_eV, water_geom, wstack, ions, wgold, wdep, wcounts, wscore, xs_wtab)
+            ws = ew.transport_electron(p, se, phys.water, water_geom, wstack, ions, wgold, wdep, wcounts, wscore,
+                                       phys.water_w_table)
             if ws != ew.OK:
                 return (ION_FULL if ws == ew.ION_BUFFER_FULL else STACK_FULL), n_ion
             n_ion = wcounts[ew.C_ION]
@@ -233,18 +336,23 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
 
 
 @nb.njit(cache=True)
-def score_shells(ions, n_ion, radius_nm, min_size, shell_edges_nm, cluster_state,
-                 cd_sum, cd_sq, id_sum, id_sq, scratch_c, scratch_i):
+def score_shells(ions, n_ion, scoring, cluster_state, tallies, scratch_c, scratch_i):
     """Cluster one history's ionizations and add ``x`` and ``x²`` per shell to the tallies.
 
     ``x_i`` = F_k clusters and ``y_i`` = ionizations in shell i (counts; the tallies' scale
     ``1/m_i`` turns them into per-kg values when results are derived).
     """
+    shell_edges_nm = scoring.shell_edges_nm
+    cd_sum = tallies.cd_sum
+    cd_sq = tallies.cd_sq
+    id_sum = tallies.id_sum
+    id_sq = tallies.id_sq
     n_r = shell_edges_nm.shape[0] - 1
     for i in range(n_r):
         scratch_c[i] = 0.0
         scratch_i[i] = 0.0
-    avc_cluster_shells(ions, n_ion, radius_nm, min_size, shell_edges_nm, cluster_state, scratch_c)
+    avc_cluster_shells(ions, n_ion, scoring.target_radius_nm, scoring.min_size, shell_edges_nm, cluster_state,
+                       scratch_c)
     r_in = shell_edges_nm[0]
     r_out = shell_edges_nm[-1]
     for m in range(n_ion):
@@ -263,11 +371,7 @@ def score_shells(ions, n_ion, radius_nm, min_size, shell_edges_nm, cluster_state
 
 
 @nb.njit(cache=True)
-def gnp_chunk(first, n, seed, keys, cluster_key, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_prob, alias_index,
-              ptables, world, relax, gold, water_xs, water_geom, cutoff_eV, range_e, range_r, reject_r_nm,
-              np_radius_nm, np_is_gold, target_radius_nm, min_size, shell_edges_nm,
-              photons, ebank, vbank, work, ions, wstack, wgold, wdep, vac_stack,
-              cd_sum, cd_sq, id_sum, id_sq, ledger):
+def gnp_chunk(first, n, seed, keys, cluster_key, source, spectrum, phys, scoring, buf, tallies, ledger):
     """Histories ``first … first + n − 1``; returns ``(status, h)``: the history that failed.
 
     On a full buffer the chunk stops before scoring history ``h``; the caller enlarges that
@@ -275,17 +379,13 @@ def gnp_chunk(first, n, seed, keys, cluster_key, b_lo_nm, b_hi_nm, z_src_nm, lo_
     """
     states = np.zeros((5, 2), dtype=np.uint64)
     sc = np.zeros(2, dtype=np.uint64)
-    n_r = shell_edges_nm.shape[0] - 1
+    n_r = scoring.shell_edges_nm.shape[0] - 1
     scratch_c = np.zeros(n_r)
     scratch_i = np.zeros(n_r)
     for h in range(first, first + n):
-        status, n_ion = gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_prob,
-                                    alias_index, ptables, world, relax, gold, water_xs, water_geom, cutoff_eV,
-                                    range_e, range_r, reject_r_nm, np_radius_nm, np_is_gold, photons, ebank, vbank,
-                                    work, ions, wstack, wgold, wdep, vac_stack, states, ledger)
+        status, n_ion = gnp_history(h, seed, keys, source, spectrum, phys, buf, states, ledger)
         if status != OK:
             return status, h
         rng_seed(sc, seed, h, cluster_key)
-        score_shells(ions, n_ion, target_radius_nm, min_size, shell_edges_nm, sc,
-                     cd_sum, cd_sq, id_sum, id_sq, scratch_c, scratch_i)
+        score_shells(buf.ions, n_ion, scoring, sc, tallies, scratch_c, scratch_i)
     return OK, first + n
