@@ -1,4 +1,4 @@
-"""kV photon interaction kernels (numba) and the photon history of the gnp world.
+"""kV photon interaction kernels (numba) and the photon history kernel of any world.
 
 Units: energies in eV, lengths in nm, μ in 1/nm, directions unit vectors. Tables:
 :class:`hpcmc.physics.photon_data.PhotonTables`. Random numbers: hpcmc's per-history
@@ -48,20 +48,16 @@ A full bank stops the history with ``STATUS_ELECTRON_BANK_FULL`` / ``STATUS_VACA
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
 from hpcmc.physics import status as stc
 from hpcmc.physics.banks import set_particle, set_phase
-from hpcmc.physics.geometry import (REGION_NP, REGION_OUTSIDE, gnp_distance, gnp_material,
-                                    gnp_region)
 from hpcmc.physics.kinematics import rotate_direction
 from hpcmc.physics.particles import ELECTRON, P_E, P_UX, P_UY, P_UZ, P_X, P_Y, P_Z, PARTICLE_COLUMNS, PHOTON
 from hpcmc.physics.photon_data import CH_COH, CH_INCOH, CH_PHOTO, CH_TOTAL, HC_EV_ANGSTROM, MEC2_EV
-from hpcmc.physics.spectrum import sample_spectrum_eV
-from hpcmc.physics.world import (REGION_OUTSIDE as WORLD_OUTSIDE, world_density, world_distance,
+from hpcmc.physics.world import (REGION_OUTSIDE, world_density, world_distance,
                                  world_locate, world_material, world_tagged)
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
@@ -70,17 +66,14 @@ __all__ = [
     "VB_Z", "VB_SHELL", "VB_ROW", "VB_MAT", "VB_COLUMNS",
     "OUT_ESCAPED_EV", "OUT_LOCAL_EV", "OUT_BINDING_EV", "OUT_N_PHOTO", "OUT_N_INCOH", "OUT_N_COH",
     "OUT_NP_INTERACTIONS", "N_OUT",
-    "TOT_HISTORIES", "TOT_E_IN_EV", "TOT_ESCAPED_EV", "TOT_ELECTRON_EV", "TOT_BINDING_EV", "TOT_LOCAL_EV",
-    "TOT_N_ELECTRONS", "TOT_N_VACANCIES", "TOT_N_PHOTO", "TOT_N_INCOH", "TOT_N_COH", "TOT_NP_HISTORIES",
-    "TOT_NP_INTERACTIONS", "TOT_MAX_REL_IMBALANCE", "N_TOT",
     "energy_index", "mu_per_nm", "mu_array_per_nm", "sample_distance_nm", "select_interaction",
     "select_photo_channel", "sauter_cos", "rotate_direction", "bank_electron",
     "photoabsorb", "kn_ratio", "sf_ratio_at", "incoherent_sample", "incoherent_scatter",
     "coherent_cos", "coherent_scatter", "photon_interact",
     "photon_history", "world_narrow_beam_uncollided",
-    "AnnulusSource", "gnp_photon_history", "gnp_photon_chunk", "run_gnp_photons", "check_spectrum_in_range",
+    "check_spectrum_in_range",
     "sample_interaction_counts", "sample_photo_channel_counts", "sample_incoherent_array",
-    "sample_coherent_array", "sample_sauter_array", "narrow_beam_uncollided",
+    "sample_coherent_array", "sample_sauter_array",
 ]
 
 #: Return codes (values from :mod:`hpcmc.physics.status`, shared by all kernels).
@@ -94,11 +87,6 @@ VB_COLUMNS = 4
 #: Per-history outputs (``out`` array; kernels add to it).
 OUT_ESCAPED_EV, OUT_LOCAL_EV, OUT_BINDING_EV, OUT_N_PHOTO, OUT_N_INCOH, OUT_N_COH, OUT_NP_INTERACTIONS = range(7)
 N_OUT = 7
-#: Chunk totals (``totals`` array of :func:`gnp_photon_chunk`).
-(TOT_HISTORIES, TOT_E_IN_EV, TOT_ESCAPED_EV, TOT_ELECTRON_EV, TOT_BINDING_EV, TOT_LOCAL_EV, TOT_N_ELECTRONS,
- TOT_N_VACANCIES, TOT_N_PHOTO, TOT_N_INCOH, TOT_N_COH, TOT_NP_HISTORIES, TOT_NP_INTERACTIONS,
- TOT_MAX_REL_IMBALANCE) = range(14)
-N_TOT = 14
 
 _TWO_PI = 2.0 * math.pi
 _INV_HC = 1.0 / HC_EV_ANGSTROM   # [1/(eV·Å)]
@@ -485,9 +473,13 @@ def photon_history(tables, world, p, state, ebank, vbank, counts, out):
     interaction (copy it first if it must be kept). Surface tracking: sample ``τ = −ln ξ``; in
     region r of material m and relative density ρ_r, ``μ_r = ρ_r μ_m(E)``; move ``min(τ/μ_r, d_boundary)``; at a boundary
     ``τ −= μ_r d`` and take the region behind it; else interact (:func:`photon_interact`) and
-    draw a new τ. Electrons and vacancies are banked, not transported. Adds to ``out`` as
-    :func:`gnp_photon_history` does; ``OUT_NP_INTERACTIONS`` counts interactions in the
-    world's tagged regions (``world_tagged``).
+    draw a new τ. Electrons and vacancies are banked, not transported. Adds to ``out``:
+    escaped energy, locally absorbed energy (photons below the table minimum), binding
+    energies of vacancies, interaction counts, and in ``OUT_NP_INTERACTIONS`` the interactions
+    in the world's tagged regions (``world_tagged``, e.g. the nanoparticle of the gnp world).
+
+    Energy balance (exact up to rounding): ``E = out[OUT_ESCAPED_EV] + Σ banked electron
+    energies + out[OUT_BINDING_EV] + out[OUT_LOCAL_EV]``.
 
     Returns
     -------
@@ -504,7 +496,7 @@ def photon_history(tables, world, p, state, ebank, vbank, counts, out):
     if e_eV > tables.e_max_eV:
         return STATUS_ENERGY_ABOVE_TABLE
     region = world_locate(world, x, y, z)
-    if region == WORLD_OUTSIDE:
+    if region == REGION_OUTSIDE:
         out[OUT_ESCAPED_EV] += e_eV
         return STATUS_OK
     if e_eV < tables.e_min_eV:
@@ -542,164 +534,12 @@ def photon_history(tables, world, p, state, ebank, vbank, counts, out):
             if tau < 0.0:
                 tau = 0.0
             region = nxt
-            if region == WORLD_OUTSIDE:
+            if region == REGION_OUTSIDE:
                 out[OUT_ESCAPED_EV] += e_eV
                 return STATUS_OK
             mat = world_material(world, region)
             rho = world_density(world, region)
             mu = rho * mu_per_nm(tables, mat, CH_TOTAL, i, f)
-
-
-# -- gnp world -----------------------------------------------------------------------------
-
-class AnnulusSource(NamedTuple):
-    """Photons start uniformly on the annulus ``b_lo_nm ≤ ρ ≤ b_hi_nm`` of the plane
-    ``z = z_src_nm``  [nm], moving along +z."""
-
-    b_lo_nm: float
-    b_hi_nm: float
-    z_src_nm: float
-
-
-@nb.njit(cache=True)
-def gnp_photon_history(tables, world, p, state, ebank, vbank, counts, out):
-    """Transport one photon (particle record ``p``, overwritten as in :func:`photon_history`)
-    through the gnp world until it escapes or is absorbed.
-
-    Surface tracking (module :mod:`hpcmc.physics.geometry`): sample ``τ = −ln ξ``; in region
-    r with ``μ_r`` move ``min(τ/μ_r, d_boundary)``; at a boundary ``τ −= μ_r d`` and change
-    region; else interact (:func:`photon_interact`) and draw a new τ. Electrons and vacancies
-    are banked, not transported. Adds to ``out``: escaped energy, locally absorbed energy
-    (photons below the table minimum), binding energies of vacancies, interaction counts.
-
-    Energy balance (exact up to rounding): ``E = out[OUT_ESCAPED_EV] + Σ banked electron
-    energies + out[OUT_BINDING_EV] + out[OUT_LOCAL_EV]``.
-
-    Returns
-    -------
-    int
-        ``STATUS_OK`` or an error status (bank full, energy above the table).
-    """
-    x = p[P_X]
-    y = p[P_Y]
-    z = p[P_Z]
-    ux = p[P_UX]
-    uy = p[P_UY]
-    uz = p[P_UZ]
-    e_eV = p[P_E]
-    if e_eV > tables.e_max_eV:
-        return STATUS_ENERGY_ABOVE_TABLE
-    region = gnp_region(world, x, y, z)
-    if region == REGION_OUTSIDE:
-        out[OUT_ESCAPED_EV] += e_eV
-        return STATUS_OK
-    if e_eV < tables.e_min_eV:
-        out[OUT_LOCAL_EV] += e_eV
-        return STATUS_OK
-    i, f = energy_index(tables, math.log(e_eV))
-    mat = gnp_material(world, region)
-    mu = mu_per_nm(tables, mat, CH_TOTAL, i, f)
-    tau = -math.log(rng_uniform(state))
-    while True:
-        d, nxt = gnp_distance(world, region, x, y, z, ux, uy, uz)
-        s = tau / mu
-        if s < d:
-            x += s * ux
-            y += s * uy
-            z += s * uz
-            if region == REGION_NP:
-                out[OUT_NP_INTERACTIONS] += 1.0
-            set_phase(p, x, y, z, ux, uy, uz, e_eV)
-            alive, e_eV, ux, uy, uz, st = photon_interact(tables, mat, i, f, p, state, ebank, vbank, counts, out)
-            if st != STATUS_OK or not alive:
-                return st
-            if e_eV < tables.e_min_eV:
-                out[OUT_LOCAL_EV] += e_eV
-                return STATUS_OK
-            i, f = energy_index(tables, math.log(e_eV))
-            mu = mu_per_nm(tables, mat, CH_TOTAL, i, f)
-            tau = -math.log(rng_uniform(state))
-        else:
-            x += d * ux
-            y += d * uy
-            z += d * uz
-            tau -= mu * d
-            if tau < 0.0:
-                tau = 0.0
-            region = nxt
-            if region == REGION_OUTSIDE:
-                out[OUT_ESCAPED_EV] += e_eV
-                return STATUS_OK
-            mat = gnp_material(world, region)
-            mu = mu_per_nm(tables, mat, CH_TOTAL, i, f)
-
-
-@nb.njit(cache=True)
-def gnp_photon_chunk(tables, world, source, spectrum, seed, first, n, key_source, key_transport, ebank, vbank,
-                     totals):
-    """Histories ``first … first + n − 1`` of the gnp photon source, electrons banked only.
-
-    Source (seed 000 §2.3): position uniform on the annulus ``b_lo ≤ ρ ≤ b_hi`` of the plane
-    ``z = z_src`` (``ρ = √(b_lo² + ξ(b_hi² − b_lo²))``, φ = 2πξ), direction +z, energy from the
-    spectrum's alias table; drawn from stream ``key_source`` of history h, transport from
-    ``key_transport``. The banks are reset for every history (a caller transporting the
-    electrons would consume them per history). Adds to ``totals`` (``TOT_*`` indices),
-    including the largest relative energy imbalance of a history.
-
-    Returns
-    -------
-    int
-        ``STATUS_OK`` or the first error status (the chunk stops there).
-    """
-    b_lo_nm = source.b_lo_nm
-    b_hi_nm = source.b_hi_nm
-    ss = np.zeros(2, dtype=np.uint64)
-    st = np.zeros(2, dtype=np.uint64)
-    counts = np.zeros(2, dtype=np.int64)
-    out = np.zeros(N_OUT)
-    p = np.zeros(PARTICLE_COLUMNS)
-    b2lo = b_lo_nm * b_lo_nm
-    b2span = b_hi_nm * b_hi_nm - b2lo
-    for h in range(first, first + n):
-        rng_seed(ss, seed, h, key_source)
-        rho = math.sqrt(b2lo + rng_uniform(ss) * b2span)
-        phi = _TWO_PI * rng_uniform(ss)
-        e0 = sample_spectrum_eV(ss, spectrum.lo_eV, spectrum.hi_eV, spectrum.alias_prob, spectrum.alias_index)
-        rng_seed(st, seed, h, key_transport)
-        counts[0] = 0
-        counts[1] = 0
-        for k in range(N_OUT):
-            out[k] = 0.0
-        set_particle(p, rho * math.cos(phi), rho * math.sin(phi), source.z_src_nm, 0.0, 0.0, 1.0, e0, 1.0, PHOTON, 0.0)
-        status = gnp_photon_history(tables, world, p, st, ebank, vbank, counts, out)
-        if status != STATUS_OK:
-            return status
-        e_el = 0.0
-        for r in range(counts[0]):
-            e_el += ebank[r, P_E]
-        totals[TOT_HISTORIES] += 1.0
-        totals[TOT_E_IN_EV] += e0
-        totals[TOT_ESCAPED_EV] += out[OUT_ESCAPED_EV]
-        totals[TOT_ELECTRON_EV] += e_el
-        totals[TOT_BINDING_EV] += out[OUT_BINDING_EV]
-        totals[TOT_LOCAL_EV] += out[OUT_LOCAL_EV]
-        totals[TOT_N_ELECTRONS] += counts[0]
-        totals[TOT_N_VACANCIES] += counts[1]
-        totals[TOT_N_PHOTO] += out[OUT_N_PHOTO]
-        totals[TOT_N_INCOH] += out[OUT_N_INCOH]
-        totals[TOT_N_COH] += out[OUT_N_COH]
-        if out[OUT_NP_INTERACTIONS] > 0.0:
-            totals[TOT_NP_HISTORIES] += 1.0
-        totals[TOT_NP_INTERACTIONS] += out[OUT_NP_INTERACTIONS]
-        imb = abs(e0 - out[OUT_ESCAPED_EV] - e_el - out[OUT_BINDING_EV] - out[OUT_LOCAL_EV]) / e0
-        if imb > totals[TOT_MAX_REL_IMBALANCE]:
-            totals[TOT_MAX_REL_IMBALANCE] = imb
-    return STATUS_OK
-
-
-_TOT_NAMES = ("histories", "e_in_eV", "escaped_eV", "electron_eV", "binding_eV", "local_eV", "n_electrons",
-              "n_vacancies", "n_photo", "n_incoh", "n_coh", "np_histories", "np_interactions",
-              "max_rel_imbalance")
 
 
 def check_spectrum_in_range(spectrum, photon_data) -> None:
@@ -719,43 +559,6 @@ def check_spectrum_in_range(spectrum, photon_data) -> None:
     if lo < t.e_min_eV:
         raise ValueError(f"spectrum ({spectrum.label}) starts at {lo:g} eV, below the photon tables' "
                          f"minimum {t.e_min_eV:g} eV")
-
-
-def run_gnp_photons(photon_data, world, spectrum, n, seed=1, first=0, b_lo_nm=0.0, b_hi_nm=None,
-                    z_src_nm=-100.0e3, bank_rows=1024) -> dict:
-    """Python driver of :func:`gnp_photon_chunk` (one process): returns the totals as a dict.
-
-    Parameters
-    ----------
-    photon_data : PhotonData
-        Tables holding ``world.mat_np`` and ``world.mat_medium``.
-    world : GnpWorld
-    spectrum : Spectrum
-        From :mod:`hpcmc.physics.spectrum`; its maximum must not exceed the table range.
-    n, seed, first : int
-        Histories, task seed, global index of the first history.
-    b_lo_nm, b_hi_nm : float
-        Source annulus  [nm] (default: the whole disk of the cylinder's radius).
-    z_src_nm : float
-        Source plane  [nm] (seed 000: −100 µm).
-    bank_rows : int
-        Rows of the per-history electron and vacancy banks.
-    """
-    t = photon_data.tables
-    if b_hi_nm is None:
-        b_hi_nm = world.cyl_radius_nm
-    if not 0.0 <= b_lo_nm <= b_hi_nm:
-        raise ValueError(f"source annulus must satisfy 0 ≤ b_lo_nm ≤ b_hi_nm, got {b_lo_nm}, {b_hi_nm}")
-    check_spectrum_in_range(spectrum, photon_data)
-    ebank = np.zeros((bank_rows, PARTICLE_COLUMNS))
-    vbank = np.zeros((bank_rows, VB_COLUMNS), dtype=np.int64)
-    totals = np.zeros(N_TOT)
-    source = AnnulusSource(float(b_lo_nm), float(b_hi_nm), float(z_src_nm))
-    status = gnp_photon_chunk(t, world, source, spectrum.table, np.uint64(seed), first, n, stream_key("source"),
-                              stream_key("transport"), ebank, vbank, totals)
-    if status != STATUS_OK:
-        raise RuntimeError(f"gnp photon transport stopped: {stc.status_text(status)}")
-    return dict(zip(_TOT_NAMES, totals.tolist()))
 
 
 # -- validation harness: the kernels above, sampled in bulk ----------------------------------
@@ -818,32 +621,6 @@ def sample_sauter_array(t_eV, n, seed, stream):
         rng_seed(st, seed, h, stream)
         out[h] = sauter_cos(t_eV, st)
     return out
-
-
-@nb.njit(cache=True)
-def narrow_beam_uncollided(tables, world, e_eV, n, seed, stream):
-    """Narrow-beam transmission: photons of ``e_eV`` start on the axis just inside the lower end
-    plane of the world's cylinder, moving +z; returns how many leave it without interacting
-    (expected ``n·exp(−μ L)`` for a homogeneous cylinder of length L)."""
-    st = np.zeros(2, dtype=np.uint64)
-    ebank = np.zeros((64, PARTICLE_COLUMNS))
-    vbank = np.zeros((64, VB_COLUMNS), dtype=np.int64)
-    counts = np.zeros(2, dtype=np.int64)
-    out = np.zeros(N_OUT)
-    z0 = world.cyl_zmin_nm + 1.0e-6
-    p = np.zeros(PARTICLE_COLUMNS)
-    n_unc = 0
-    for h in range(n):
-        rng_seed(st, seed, h, stream)
-        counts[0] = 0
-        counts[1] = 0
-        for k in range(N_OUT):
-            out[k] = 0.0
-        set_particle(p, 0.0, 0.0, z0, 0.0, 0.0, 1.0, e_eV, 1.0, PHOTON, 0.0)
-        gnp_photon_history(tables, world, p, st, ebank, vbank, counts, out)
-        if out[OUT_N_PHOTO] + out[OUT_N_INCOH] + out[OUT_N_COH] == 0.0 and out[OUT_ESCAPED_EV] > 0.0:
-            n_unc += 1
-    return n_unc
 
 
 @nb.njit(cache=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 from hpcmc.apps.gnp.binning import shell_edges_nm, shell_masses_kg
+from hpcmc.apps.gnp.photons import AnnulusSource
 from hpcmc.apps.gnp.transport import (ELECTRON_FULL, ION_FULL, N_LEDGER, OK, PHOTON_FULL, STACK_FULL, GnpBuffers,
                                       GnpPhysics, GnpScoring, GnpTallies, gnp_chunk)
-from hpcmc.physics.electron_water import water_kernel_tables
-from hpcmc.physics.photon import AnnulusSource
+from hpcmc.apps.gnp.world import make_gnp_world
 from hpcmc.physics.banks import new_bank
+from hpcmc.physics.electron_water import water_kernel_tables
 from hpcmc.runtime.problem import Problem
 from hpcmc.runtime.rng import stream_key
 from hpcmc.runtime.tally import TallySpec
@@ -44,7 +45,6 @@ class GnpProblem(Problem):
 
         from hpcmc.physics import electron_water as ew
         from hpcmc.physics.electron_gold import gold_electron_tables
-        from hpcmc.physics.geometry import make_gnp_world
         from hpcmc.physics.photon_data import load_photon_data
         from hpcmc.physics.relaxation import build_relaxation_tables, new_vacancy_stack
         from hpcmc.physics.water_range import RANGE_MARGIN, csda_range_table

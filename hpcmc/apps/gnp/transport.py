@@ -5,7 +5,7 @@ A primary photon starts uniformly on the annulus ``b_lo ≤ ρ < b_hi`` of the s
 spectrum (stream ``"source"``). Then, within the history:
 
 1. photons (the primary and fluorescence photons) are transported through the world
-   (:func:`hpcmc.physics.photon.gnp_photon_history`, stream ``"transport"``); their electrons
+   (:func:`hpcmc.physics.photon.photon_history` in :class:`~hpcmc.apps.gnp.world.GnpWorld`, stream ``"transport"``); their electrons
    and vacancies are banked;
 2. every vacancy cascades (:func:`hpcmc.physics.relaxation.relax_vacancy_z`, stream
    ``"relaxation"``): fluorescence photons go back to step 1, Auger/Coster–Kronig electrons to
@@ -43,6 +43,7 @@ import numba as nb
 import numpy as np
 
 from hpcmc.apps.gnp.clustering import avc_cluster_shells
+from hpcmc.apps.gnp.world import GnpWorld  # noqa: F401  (registers the world protocol of GnpWorld)
 from hpcmc.physics import electron_water as ew
 from hpcmc.physics import photon as ph
 from hpcmc.physics import status as stc
@@ -242,7 +243,7 @@ def gnp_history(h, seed, keys, source, spectrum, phys, buf, states, ledger):
             pcounts[1] = 0
             for k in range(ph.N_OUT):
                 out[k] = 0.0
-            status = ph.gnp_photon_history(ptables, world, photons[n_ph], st, ebank, vbank, pcounts, out)
+            status = ph.photon_history(ptables, world, photons[n_ph], st, ebank, vbank, pcounts, out)
             if status != ph.STATUS_OK:
                 return (ELECTRON_FULL if status == ph.STATUS_ELECTRON_BANK_FULL else FAILED), n_ion
             if out[ph.OUT_NP_INTERACTIONS] > 0.0:
