@@ -211,3 +211,26 @@ def test_slab_collimator_narrow_beam(tissue_data, x0, expect):
     start = np.array([x0 * mm, 0.0, 0.0, 0.0, 0.0, 1.0, e_eV])
     k = ph.world_narrow_beam_uncollided(d.tables, world, start, n, np.uint64(6), KEY)
     assert _binomial_ok(k, n, p), (k / n, p)
+
+
+# -- sphere world (the water electron kernel's world) ------------------------------------------
+
+def test_sphere_world_locate_distance_snap():
+    from hpcmc.physics.sphere_world import REGION_INNER, REGION_SHELL, make_sphere_world, sphere_world_snap
+
+    w = make_sphere_world((0.0, 0.0, 30.0), 120.0, 10.0)
+    assert _locate(w, 0.0, 0.0, 0.0) == REGION_INNER
+    assert _locate(w, 0.0, 0.0, 11.0) == REGION_SHELL
+    assert _locate(w, 0.0, 0.0, 151.0) == REGION_OUTSIDE
+    assert _material(w, REGION_INNER) == (1, 1.0) and _material(w, REGION_SHELL) == (0, 1.0)
+    # from z = −50 along +z: the inner sphere is entered at z = −10
+    assert _distance(w, REGION_SHELL, 0.0, 0.0, -50.0, 0.0, 0.0, 1.0) == (40.0, REGION_INNER)
+    # along −z: the outer sphere (centre z = 30, radius 120) is left at z = −90
+    assert _distance(w, REGION_SHELL, 0.0, 0.0, -50.0, 0.0, 0.0, -1.0) == (40.0, REGION_OUTSIDE)
+    # inside the inner sphere: its exit, then the shell
+    assert _distance(w, REGION_INNER, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0) == (10.0, REGION_SHELL)
+    x, y, z = sphere_world_snap(w, REGION_INNER, 3.0, 4.0, 0.0)
+    assert math.isclose(math.sqrt(x * x + y * y + z * z), 10.0, rel_tol=1e-15)
+    # an unbounded medium without inner sphere has no boundary
+    free = make_sphere_world()
+    assert _distance(free, REGION_SHELL, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)[1] == REGION_SHELL

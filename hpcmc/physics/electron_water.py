@@ -10,10 +10,12 @@ Algorithm (one history, :func:`transport_electron`)
 The medium is homogeneous and an electron loses no energy between collisions, so the free
 path is sampled exactly: ``s = −ln ξ / Σ_tot(T)`` with Σ_tot the sum of the 11 channel
 cross sections interpolated (linear in ln T) from :class:`~hpcmc.physics.water_xs.WaterTables`
-and set to zero below each channel's threshold.  If the segment meets the gold sphere
-first, the electron is moved to the gold surface and written to the *gold bank* (another
-module transports it in gold); if it leaves the tracking sphere, it is moved to the
-boundary and its energy counted as escaped.  Otherwise the channel k is chosen with
+and set to zero below each channel's threshold.  The geometry is a world
+(:mod:`hpcmc.physics.world`, e.g. :class:`~hpcmc.physics.sphere_world.SphereWorld`): if the
+segment meets the boundary of the water region first and behind it lies another region (the
+gold sphere), the electron is moved onto that surface and written to the *gold bank* (another
+module transports it in gold); if it leaves the world (the tracking sphere), it is moved to
+the boundary and its energy counted as escaped.  Otherwise the channel k is chosen with
 probability Σ_k/Σ_tot:
 
 * ionization of orbital i (RBEB): the secondary energy W is sampled from dσ/dW by
@@ -96,8 +98,10 @@ import numba as nb
 import numpy as np
 
 from hpcmc.physics import status as stc
-from hpcmc.physics.banks import set_particle
-from hpcmc.physics.particles import ELECTRON, P_E, P_UX, P_UY, P_UZ, P_X, P_Y, P_Z, PARTICLE_COLUMNS
+from hpcmc.physics.banks import set_lineage, set_particle
+from hpcmc.physics.geometry import distance_to_sphere_entry_nm, distance_to_sphere_exit_nm
+from hpcmc.physics.sphere_world import REGION_SHELL, SphereWorld, make_sphere_world
+from hpcmc.physics.particles import ELECTRON, P_E, P_REGION, P_UX, P_UY, P_UZ, P_X, P_Y, P_Z, PARTICLE_COLUMNS
 from hpcmc.physics.kinematics import rotate_direction
 from hpcmc.physics.water_xs import (
     CH_ELASTIC,
@@ -114,6 +118,7 @@ from hpcmc.physics.water_xs import (
     rbeb_coefficients,
     water_tables,
 )
+from hpcmc.physics.world import REGION_OUTSIDE, world_distance, world_locate, world_snap
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
 __all__ = [
@@ -220,8 +225,10 @@ def water_kernel_tables(tables: WaterTables, cutoff_eV: float) -> WaterKernelTab
     return WaterKernelTables(tables.sigma_per_nm, tables.grid, tables.threshold_eV, float(cutoff_eV))
 
 
-def make_geometry(track_center_nm=(0.0, 0.0, 0.0), track_radius_nm=math.inf, gold_radius_nm=0.0) -> np.ndarray:
-    """Function-free geometry description for :func:`transport_electron`.
+def make_geometry(track_center_nm=(0.0, 0.0, 0.0), track_radius_nm=math.inf, gold_radius_nm=0.0) -> SphereWorld:
+    """The world of a stand-alone water kernel run: water in a tracking sphere around an
+    optional gold sphere at the origin (a :class:`~hpcmc.physics.sphere_world.SphereWorld`,
+    water region ``REGION_SHELL``).
 
     Parameters
     ----------
@@ -235,8 +242,7 @@ def make_geometry(track_center_nm=(0.0, 0.0, 0.0), track_radius_nm=math.inf, gol
 
     Returns
     -------
-    ndarray, shape (5,)
-        ``[cx, cy, cz, track_radius_nm, gold_radius_nm]``.
+    SphereWorld
     """
     c = np.asarray(track_center_nm, dtype=float)
     if c.shape != (3,) or not np.all(np.isfinite(c)):
@@ -245,7 +251,7 @@ def make_geometry(track_center_nm=(0.0, 0.0, 0.0), track_radius_nm=math.inf, gol
         raise ValueError(f"track_radius_nm must be > 0 (inf for an infinite medium), got {track_radius_nm!r}")
     if not (gold_radius_nm >= 0.0 and math.isfinite(gold_radius_nm)):
         raise ValueError(f"gold_radius_nm must be finite and ≥ 0, got {gold_radius_nm!r}")
-    return np.array([c[0], c[1], c[2], float(track_radius_nm), float(gold_radius_nm)])
+    return make_sphere_world(c, float(track_radius_nm), float(gold_radius_nm))
 
 
 # =========================================================================== sampling kernels
@@ -468,60 +474,6 @@ def secondary_cos_theta(w_eV, energy_eV, state):
     return math.sqrt(c2) if c2 < 1.0 else 1.0
 
 
-@nb.njit(cache=True)
-def distance_to_sphere_entry_nm(x, y, z, ux, uy, uz, radius_nm):
-    """Distance along the ray to where it enters a sphere at the origin.
-
-    Returns 0 for a point inside or on the sphere moving inwards, ``inf`` if the ray
-    misses, starts on/inside the sphere moving outwards, or moves away.
-
-    Parameters
-    ----------
-    x, y, z : float
-        Ray origin  [nm].
-    ux, uy, uz : float
-        Unit direction.
-    radius_nm : float
-        Sphere radius  [nm].
-    """
-    b = x * ux + y * uy + z * uz
-    c = x * x + y * y + z * z - radius_nm * radius_nm
-    if c <= 0.0:
-        return 0.0 if b < 0.0 else math.inf
-    if b >= 0.0:
-        return math.inf
-    disc = b * b - c
-    if disc <= 0.0:
-        return math.inf
-    return c / (-b + math.sqrt(disc))
-
-
-@nb.njit(cache=True)
-def distance_to_sphere_exit_nm(x, y, z, ux, uy, uz, radius_nm):
-    """Distance along the ray from a point inside a sphere at the origin to its surface.
-
-    Parameters
-    ----------
-    x, y, z : float
-        Ray origin relative to the sphere centre  [nm]; inside or on the sphere.
-    ux, uy, uz : float
-        Unit direction.
-    radius_nm : float
-        Sphere radius  [nm].
-
-    Returns
-    -------
-    float
-        ``s ≥ 0``  [nm] (0 if the point is outside).
-    """
-    b = x * ux + y * uy + z * uz
-    c = x * x + y * y + z * z - radius_nm * radius_nm
-    if c >= 0.0:
-        return 0.0
-    disc = b * b - c
-    return -b + math.sqrt(disc)
-
-
 # =========================================================================== transport kernel
 @nb.njit(cache=True)
 def interpolate_sigma(energy_eV, xs_sigma, xs_grid, xs_threshold, sig):
@@ -588,7 +540,7 @@ def _deposit(deposits, counts, x, y, z, e, kind):
 
 
 @nb.njit(cache=True)
-def transport_electron(p, state, xs, geometry, stack, ion_xyz_nm, gold_bank, deposits, counts, score,
+def transport_electron(p, state, xs, world, stack, ion_xyz_nm, gold_bank, deposits, counts, score,
                        ion_w_table=None):
     """Follow one electron and all its secondaries, event by event, in liquid water.
 
@@ -601,8 +553,12 @@ def transport_electron(p, state, xs, geometry, stack, ion_xyz_nm, gold_bank, dep
         Generator state, already seeded for the history (see :data:`ELECTRON_STREAM`).
     xs : WaterKernelTables
         Cross sections and the tracking cut-off (:func:`water_kernel_tables`).
-    geometry : float64[5]
-        :func:`make_geometry` output.
+    world : world (:mod:`hpcmc.physics.world`)
+        The geometry: the electron is transported in region ``p[P_REGION]`` (the water; the
+        caller sets it, e.g. ``REGION_SHELL`` of a :class:`SphereWorld`). At the boundary of
+        that region it stops: leaving the world its energy is scored as escaped; entering
+        another region (the gold) it is put on that region's surface (``world_snap``) and
+        written to ``gold_bank`` with its region.
     stack : float64[:, PARTICLE_COLUMNS]
         Scratch stack of pending secondaries.
     ion_xyz_nm : float64[:, 3]
@@ -639,15 +595,7 @@ def transport_electron(p, state, xs, geometry, stack, ion_xyz_nm, gold_bank, dep
     xs_grid = xs.grid
     xs_threshold = xs.threshold_eV
     cutoff_eV = xs.cutoff_eV
-    cx = geometry[0]
-    cy = geometry[1]
-    cz = geometry[2]
-    r_track = geometry[3]
-    r_gold = geometry[4]
-    finite_track = r_track < math.inf
-    has_gold = r_gold > 0.0
-    r_track2 = r_track * r_track
-    r_gold2 = r_gold * r_gold
+    region = int(p[P_REGION])
     record_ion = ion_xyz_nm.shape[0] > 0
     record_dep = deposits.shape[0] > 0
     sig = np.empty(N_CHANNELS)
@@ -667,7 +615,7 @@ def transport_electron(p, state, xs, geometry, stack, ion_xyz_nm, gold_bank, dep
             if record_dep and not _deposit(deposits, counts, x, y, z, e, DEP_SUBCUTOFF):
                 return DEPOSIT_BUFFER_FULL
             alive = False
-        elif finite_track and (x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2 > r_track2:
+        elif world_locate(world, x, y, z) == REGION_OUTSIDE:
             score[S_E_ESCAPED] += e
             alive = False
         need_xs = True
@@ -677,40 +625,32 @@ def transport_electron(p, state, xs, geometry, stack, ion_xyz_nm, gold_bank, dep
                 tot = interpolate_sigma(e, xs_sigma, xs_grid, xs_threshold, sig)
                 need_xs = False
             s = -math.log(rng_uniform(state)) / tot
-            # ---------------------------------------------------- boundaries
-            s_gold = math.inf
-            if has_gold:
-                s_gold = distance_to_sphere_entry_nm(x, y, z, ux, uy, uz, r_gold)
-            s_exit = math.inf
-            if finite_track:
-                s_exit = distance_to_sphere_exit_nm(x - cx, y - cy, z - cz, ux, uy, uz, r_track)
-            if s_gold < s and s_gold <= s_exit:
-                x += s_gold * ux
-                y += s_gold * uy
-                z += s_gold * uz
-                # put the point exactly on the gold surface
-                rr = math.sqrt(x * x + y * y + z * z)
-                if rr > 0.0:
-                    x *= r_gold / rr
-                    y *= r_gold / rr
-                    z *= r_gold / rr
-                score[S_PATH_TOTAL_NM] += s_gold
+            # ---------------------------------------------------- boundaries (asked of the world)
+            d, nxt = world_distance(world, region, x, y, z, ux, uy, uz)
+            if d < s and nxt != REGION_OUTSIDE:
+                # into another region (the gold): onto its surface, handed to the gold bank
+                x += d * ux
+                y += d * uy
+                z += d * uz
+                x, y, z = world_snap(world, nxt, x, y, z)
+                score[S_PATH_TOTAL_NM] += d
                 if is_primary:
-                    score[S_PATH_PRIMARY_NM] += s_gold
+                    score[S_PATH_PRIMARY_NM] += d
                 j = counts[C_GOLD]
                 if j >= gold_bank.shape[0]:
                     return GOLD_BANK_FULL
                 set_particle(gold_bank[j], x, y, z, ux, uy, uz, e, 1.0, ELECTRON, 0.0)
+                set_lineage(gold_bank[j], nxt, 0.0)
                 counts[C_GOLD] = j + 1
                 score[S_E_GOLD] += e
                 break
-            if s_exit < s:
-                x += s_exit * ux
-                y += s_exit * uy
-                z += s_exit * uz
-                score[S_PATH_TOTAL_NM] += s_exit
+            if d < s:
+                x += d * ux
+                y += d * uy
+                z += d * uz
+                score[S_PATH_TOTAL_NM] += d
                 if is_primary:
-                    score[S_PATH_PRIMARY_NM] += s_exit
+                    score[S_PATH_PRIMARY_NM] += d
                 score[S_E_ESCAPED] += e
                 break
             x += s * ux
@@ -827,7 +767,7 @@ def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, x
         Primary energy  [eV].
     xs : WaterKernelTables
         Cross sections and cut-off.
-    geometry : float64[5]
+    geometry : SphereWorld
         :func:`make_geometry` output.
     out_score : float64[n_histories, N_SCORE]
         Output: per-history scores.
@@ -848,6 +788,7 @@ def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, x
     p = np.zeros(PARTICLE_COLUMNS)
     p[P_UZ] = 1.0
     p[P_E] = energy_eV
+    p[P_REGION] = REGION_SHELL
     deepest = 0
     for h in range(n_histories):
         while True:
@@ -937,7 +878,7 @@ def run_electron_history(seed, history, energy_eV, position_nm=(0.0, 0.0, 0.0), 
         Start direction (normalised here).
     cutoff_eV : float
         Tracking cut-off  [eV].
-    geometry : ndarray or None
+    geometry : SphereWorld or None
         :func:`make_geometry` output; None = infinite water.
     tables : WaterTables or None
         Cross sections; None = the cached tables of ``model``.
@@ -957,7 +898,7 @@ def run_electron_history(seed, history, energy_eV, position_nm=(0.0, 0.0, 0.0), 
     """
     tables = _resolve_tables(tables, model)
     _check_energy(energy_eV, cutoff_eV, tables)
-    geometry = make_geometry() if geometry is None else np.asarray(geometry, dtype=float)
+    geometry = make_geometry() if geometry is None else geometry
     p = np.asarray(position_nm, dtype=float)
     u = _unit(direction)
     ion = np.empty((max(int(ion_capacity), 1), 3))
@@ -971,6 +912,7 @@ def run_electron_history(seed, history, energy_eV, position_nm=(0.0, 0.0, 0.0), 
     rec[[P_X, P_Y, P_Z]] = p
     rec[[P_UX, P_UY, P_UZ]] = u
     rec[P_E] = float(energy_eV)
+    rec[P_REGION] = REGION_SHELL
     xs = water_kernel_tables(tables, cutoff_eV)
     while True:
         rng_seed(state, np.uint64(seed), np.uint64(history), np.uint64(stream))
@@ -1009,7 +951,7 @@ def run_electron_batch(seed, first_history, n_histories, energy_eV, cutoff_eV=10
         Task seed, first global history index, number of histories.
     energy_eV, cutoff_eV : float
         Primary energy and cut-off  [eV].
-    geometry : ndarray or None
+    geometry : SphereWorld or None
         :func:`make_geometry` output; None = infinite water.
     tables : WaterTables or None
         Cross sections (None = the cached tables of ``model``).
@@ -1028,7 +970,7 @@ def run_electron_batch(seed, first_history, n_histories, energy_eV, cutoff_eV=10
     _check_energy(energy_eV, cutoff_eV, tables)
     if n_histories < 0:
         raise ValueError(f"n_histories must be ≥ 0, got {n_histories}")
-    geometry = make_geometry() if geometry is None else np.asarray(geometry, dtype=float)
+    geometry = make_geometry() if geometry is None else geometry
     out = np.zeros((int(n_histories), N_SCORE))
     run_electron_batch_nb(np.uint64(seed), np.uint64(stream), int(first_history), int(n_histories),
                           float(energy_eV), water_kernel_tables(tables, cutoff_eV), geometry, out,

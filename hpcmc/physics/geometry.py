@@ -27,6 +27,7 @@ __all__ = [
     "INF_NM",
     "sphere_distance_inside", "sphere_distance_outside", "inside_sphere",
     "cylinder_distance_inside", "cylinder_distance_outside", "inside_cylinder",
+    "distance_to_sphere_entry_nm", "distance_to_sphere_exit_nm",
 ]
 
 #: "No intersection" distance  [nm].
@@ -85,6 +86,62 @@ def sphere_distance_outside(x, y, z, cx, cy, cz, r, ux, uy, uz):
         return INF_NM
     t = c0 / (-b + math.sqrt(disc))
     return t if t > 0.0 else 0.0
+
+
+# -- sphere at the origin, with infinite distances (track-structure kernels) -------------
+
+@nb.njit(cache=True)
+def distance_to_sphere_entry_nm(x, y, z, ux, uy, uz, radius_nm):
+    """Distance along the ray to where it enters a sphere at the origin.
+
+    Returns 0 for a point inside or on the sphere moving inwards, ``inf`` if the ray
+    misses, starts on/inside the sphere moving outwards, or moves away.
+
+    Parameters
+    ----------
+    x, y, z : float
+        Ray origin  [nm].
+    ux, uy, uz : float
+        Unit direction.
+    radius_nm : float
+        Sphere radius  [nm].
+    """
+    b = x * ux + y * uy + z * uz
+    c = x * x + y * y + z * z - radius_nm * radius_nm
+    if c <= 0.0:
+        return 0.0 if b < 0.0 else math.inf
+    if b >= 0.0:
+        return math.inf
+    disc = b * b - c
+    if disc <= 0.0:
+        return math.inf
+    return c / (-b + math.sqrt(disc))
+
+
+@nb.njit(cache=True)
+def distance_to_sphere_exit_nm(x, y, z, ux, uy, uz, radius_nm):
+    """Distance along the ray from a point inside a sphere at the origin to its surface.
+
+    Parameters
+    ----------
+    x, y, z : float
+        Ray origin relative to the sphere centre  [nm]; inside or on the sphere.
+    ux, uy, uz : float
+        Unit direction.
+    radius_nm : float
+        Sphere radius  [nm].
+
+    Returns
+    -------
+    float
+        ``s ≥ 0``  [nm] (0 if the point is outside).
+    """
+    b = x * ux + y * uy + z * uz
+    c = x * x + y * y + z * z - radius_nm * radius_nm
+    if c >= 0.0:
+        return 0.0
+    disc = b * b - c
+    return -b + math.sqrt(disc)
 
 
 # -- finite cylinder along z ---------------------------------------------------------------

@@ -34,7 +34,8 @@ import numpy as np
 from numba.extending import overload
 
 from hpcmc.physics.world import (INF_DISTANCE, REGION_OUTSIDE, is_world_type, world_density,
-                                 world_distance, world_locate, world_material, world_tagged)
+                                 world_distance, world_locate, world_material, world_snap,
+                                 world_tagged)
 
 __all__ = ["SlabLayer", "homogeneous_layer", "slit_layer", "SlabWorld", "make_slab_world",
            "slit_cell", "cell_boundary", "slab_locate", "slab_distance", "slab_material", "slab_density"]
@@ -356,3 +357,9 @@ def _ov_density(world, region):
 def _ov_tagged(world, region):
     if is_world_type(world, SlabWorld):
         return lambda world, region: False
+
+
+@overload(world_snap, jit_options={"cache": True})
+def _ov_snap(world, region, x, y, z):
+    if is_world_type(world, SlabWorld):
+        return lambda world, region, x, y, z: (x, y, z)

@@ -30,7 +30,8 @@ import numpy as np
 from numba.extending import overload
 
 from hpcmc.physics.world import (INF_DISTANCE, REGION_OUTSIDE, is_world_type, world_density,
-                                 world_distance, world_locate, world_material, world_tagged)
+                                 world_distance, world_locate, world_material, world_snap,
+                                 world_tagged)
 
 __all__ = ["VoxelWorld", "make_voxel_world", "voxel_locate", "voxel_distance", "axis_index"]
 
@@ -186,3 +187,9 @@ def _ov_density(world, region):
 def _ov_tagged(world, region):
     if is_world_type(world, VoxelWorld):
         return lambda world, region: False
+
+
+@overload(world_snap, jit_options={"cache": True})
+def _ov_snap(world, region, x, y, z):
+    if is_world_type(world, VoxelWorld):
+        return lambda world, region, x, y, z: (x, y, z)

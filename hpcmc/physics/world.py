@@ -17,7 +17,10 @@ dispatch, so a history kernel compiled for one world type is as fast as one writ
   nominal density of its material's table (macroscopic cross sections scale with it;
   1.0 for a world without density variations);
 * ``world_tagged(world, region) -> bool`` — whether the region is one the caller counts
-  interactions in separately (e.g. the nanoparticle of the gnp world); False elsewhere.
+  interactions in separately (e.g. the nanoparticle of the gnp world); False elsewhere;
+* ``world_snap(world, region, x, y, z) -> (x, y, z)`` — a point that has just reached the
+  boundary of ``region`` (moving into it), put exactly onto that boundary where rounding
+  matters (a curved surface); the point itself for planar boundaries.
 
 Transport moves a particle to the boundary, *sets* its region to ``next_region`` (it does not
 re-locate the point, which would be fragile on a surface) and continues. Kernels of physics
@@ -38,7 +41,7 @@ from numba import types
 
 __all__ = [
     "REGION_OUTSIDE", "INF_DISTANCE", "is_world_type",
-    "world_locate", "world_distance", "world_material", "world_density", "world_tagged",
+    "world_locate", "world_distance", "world_material", "world_density", "world_tagged", "world_snap",
 ]
 
 #: Region of a point outside the world.
@@ -71,3 +74,5 @@ world_material = _protocol_stub("world_material")
 world_density = _protocol_stub("world_density")
 #: ``world_tagged(world, region) -> bool``.
 world_tagged = _protocol_stub("world_tagged")
+#: ``world_snap(world, region, x, y, z) -> (x, y, z)``.
+world_snap = _protocol_stub("world_snap")

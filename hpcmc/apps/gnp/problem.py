@@ -10,6 +10,7 @@ from hpcmc.apps.gnp.transport import (ELECTRON_FULL, ION_FULL, N_LEDGER, OK, PHO
 from hpcmc.apps.gnp.world import make_gnp_world
 from hpcmc.physics.banks import new_bank
 from hpcmc.physics.electron_water import water_kernel_tables
+from hpcmc.physics.sphere_world import make_sphere_world
 from hpcmc.runtime.problem import Problem
 from hpcmc.runtime.rng import stream_key
 from hpcmc.runtime.tally import TallySpec
@@ -43,7 +44,6 @@ class GnpProblem(Problem):
     def __init__(self, job):
         from pathlib import Path
 
-        from hpcmc.physics import electron_water as ew
         from hpcmc.physics.electron_gold import gold_electron_tables
         from hpcmc.physics.photon_data import load_photon_data
         from hpcmc.physics.relaxation import build_relaxation_tables, new_vacancy_stack
@@ -65,8 +65,11 @@ class GnpProblem(Problem):
         relax = build_relaxation_tables((79, 8, 1)).kernel_tables(sc.electron_cutoff_eV)
         gold = gold_electron_tables().kernel_args()
         wt = water_tables(model=cfg.physics.water_ionization)
-        water_geom = ew.make_geometry((0.0, 0.0, 0.0), geo.tracking_radius_um * 1e3,
-                                      geo.np_radius_nm if self.np_is_gold else 0.0)
+        w = self.world
+        np_center = (w.np_x_nm, w.np_y_nm, w.np_z_nm)
+        water_geom = make_sphere_world(np_center, geo.tracking_radius_um * 1e3,
+                                       geo.np_radius_nm if self.np_is_gold else 0.0, np_center,
+                                       mat_outer=w.mat_medium, mat_inner=w.mat_np)
         self.shells_nm = shell_edges_nm(sc.n_shells, geo.np_radius_nm, sc.shells_per_decade)
         self.inv_mass = 1.0 / shell_masses_kg(self.shells_nm)
         e, r = csda_range_table(sc.electron_cutoff_eV, model=cfg.physics.water_ionization)

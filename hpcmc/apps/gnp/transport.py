@@ -49,10 +49,11 @@ from hpcmc.physics import photon as ph
 from hpcmc.physics import status as stc
 from hpcmc.physics.banks import push_particle
 from hpcmc.physics.electron_gold import ESCAPED, Sphere, transport_in_gold
-from hpcmc.physics.particles import (ELECTRON, P_E, P_SOURCE, P_UX, P_UY, P_UZ, P_WEIGHT, P_X, P_Y,
-                                     P_Z, PHOTON)
+from hpcmc.physics.particles import (ELECTRON, P_E, P_REGION, P_SOURCE, P_UX, P_UY, P_UZ, P_WEIGHT, P_X,
+                                     P_Y, P_Z, PHOTON)
 from hpcmc.physics.relaxation import relax_vacancy_z
 from hpcmc.physics.spectrum import sample_spectrum_eV
+from hpcmc.physics.sphere_world import REGION_SHELL
 from hpcmc.runtime.rng import rng_seed, rng_uniform
 from hpcmc.runtime.tally import fx_add
 
@@ -95,9 +96,9 @@ class GnpPhysics(NamedTuple):
         Water cross sections and the tracking cut-off.
     water_w_table : ndarray or None
         W-sampling table of the dielectric model (None: RBEB).
-    water_geom : float64[5]
-        Tracking sphere and gold sphere of the water electron kernel
-        (:func:`hpcmc.physics.electron_water.make_geometry`).
+    water_geom : SphereWorld
+        The world of the water electron kernel: the tracking sphere around the NP (gold
+        sphere; radius 0 for a water NP).
     range_e, range_r : float64[n]
         Energies  [eV] and margin-scaled CSDA ranges  [nm] for range rejection.
     reject_r_nm : float
@@ -114,7 +115,7 @@ class GnpPhysics(NamedTuple):
     gold: object
     water: object
     water_w_table: object
-    water_geom: np.ndarray
+    water_geom: object
     range_e: np.ndarray
     range_r: np.ndarray
     reject_r_nm: float
@@ -232,7 +233,10 @@ def gnp_history(h, seed, keys, source, spectrum, phys, buf, states, ledger):
     wcounts = np.zeros(ew.N_COUNTS, dtype=np.int64)
     wscore = np.zeros(ew.N_SCORE)
     np_r2 = np_radius_nm * np_radius_nm
-    np_sphere = Sphere(0.0, 0.0, 0.0, np_radius_nm)
+    ncx = world.np_x_nm
+    ncy = world.np_y_nm
+    ncz = world.np_z_nm
+    np_sphere = Sphere(ncx, ncy, ncz, np_radius_nm)
     touched_np = False
     handoffs = 0
     while n_ph > 0 or n_work > 0:
@@ -254,7 +258,10 @@ def gnp_history(h, seed, keys, source, spectrum, phys, buf, states, ledger):
             # every electron set free by a photon interaction in water is an ionization there
             for r in range(n_photon_electrons):
                 x, y, z = ebank[r, P_X], ebank[r, P_Y], ebank[r, P_Z]
-                if not (np_is_gold and x * x + y * y + z * z < np_r2):
+                dx = x - ncx
+                dy = y - ncy
+                dz = z - ncz
+                if not (np_is_gold and dx * dx + dy * dy + dz * dz < np_r2):
                     n_ion = _add_ion(ions, n_ion, x, y, z)
                     if n_ion < 0:
                         return ION_FULL, 0
@@ -271,7 +278,8 @@ def gnp_history(h, seed, keys, source, spectrum, phys, buf, states, ledger):
                     return (PHOTON_FULL if rs == stc.PHOTON_BANK_FULL else ELECTRON_FULL
                             if rs == stc.ELECTRON_BANK_FULL else FAILED), n_ion
                 led[L_RELAX_LOCAL] += local
-                if zz != 79:  # non-radiative decay in a water molecule: each emitted electron ionizes
+                # non-radiative decay in a water molecule (not in the gold NP): each emitted electron ionizes
+                if not (np_is_gold and vbank[v, ph.VB_MAT] == world.mat_np):
                     for r in range(before, n_el):
                         n_ion = _add_ion(ions, n_ion, x, y, z)
                         if n_ion < 0:
@@ -290,8 +298,11 @@ def gnp_history(h, seed, keys, source, spectrum, phys, buf, states, ledger):
                 return FAILED, n_ion
             p = work[n_work]
             e = p[P_E]
-            r2 = p[P_X] * p[P_X] + p[P_Y] * p[P_Y] + p[P_Z] * p[P_Z]
-            inward = p[P_X] * p[P_UX] + p[P_Y] * p[P_UY] + p[P_Z] * p[P_UZ] < 0.0
+            qx = p[P_X] - ncx
+            qy = p[P_Y] - ncy
+            qz = p[P_Z] - ncz
+            r2 = qx * qx + qy * qy + qz * qz
+            inward = qx * p[P_UX] + qy * p[P_UY] + qz * p[P_UZ] < 0.0
             if np_is_gold and (r2 < np_r2 * (1.0 - 1e-12) or (inward and r2 <= np_r2 * (1.0 + 1e-12))):
                 # inside the gold: condensed history until it leaves or stops
                 gstatus, dep, _path = transport_in_gold(p, np_sphere, gold, True, sg)
@@ -299,11 +310,14 @@ def gnp_history(h, seed, keys, source, spectrum, phys, buf, states, ledger):
                 if gstatus != ESCAPED or p[P_E] <= 0.0:
                     continue
                 e = p[P_E]
-                r2 = p[P_X] * p[P_X] + p[P_Y] * p[P_Y] + p[P_Z] * p[P_Z]
+                qx = p[P_X] - ncx
+                qy = p[P_Y] - ncy
+                qz = p[P_Z] - ncz
+                r2 = qx * qx + qy * qy + qz * qz
             if e <= 0.0:
                 continue
             r = math.sqrt(r2)
-            if r > water_geom[3] or r - reject_r_nm > _range_nm(e, range_e, range_r):
+            if r > water_geom.outer_radius or r - reject_r_nm > _range_nm(e, range_e, range_r):
                 led[L_REJECTED] += e  # untracked region, or cannot reach the scoring shells
                 continue
             wcounts[ew.C_ION] = n_ion
@@ -311,6 +325,7 @@ def gnp_history(h, seed, keys, source, spectrum, phys, buf, states, ledger):
             wcounts[ew.C_DEPOSIT] = 0
             for k in range(ew.N_SCORE):
                 wscore[k] = 0.0
+            p[P_REGION] = REGION_SHELL
             ws = ew.transport_electron(p, se, phys.water, water_geom, wstack, ions, wgold, wdep, wcounts, wscore,
                                        phys.water_w_table)
             if ws != ew.OK:
