@@ -14,7 +14,7 @@ import numpy as np
 
 from hpcmc.apps.gnp.world import GnpWorld  # noqa: F401  (registers the world protocol of GnpWorld)
 from hpcmc.physics import status as stc
-from hpcmc.physics.banks import set_particle
+from hpcmc.physics.banks import set_particle, set_phase
 from hpcmc.physics.particles import P_E, PARTICLE_COLUMNS, PHOTON
 from hpcmc.physics.photon import (N_OUT, OUT_BINDING_EV, OUT_ESCAPED_EV, OUT_LOCAL_EV, OUT_N_COH, OUT_N_INCOH,
                                   OUT_N_PHOTO, OUT_NP_INTERACTIONS, STATUS_OK, VB_COLUMNS, check_spectrum_in_range,
@@ -71,6 +71,7 @@ def gnp_photon_chunk(tables, world, source, spectrum, seed, first, n, key_source
     counts = np.zeros(2, dtype=np.int64)
     out = np.zeros(N_OUT)
     p = np.zeros(PARTICLE_COLUMNS)
+    set_particle(p, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, PHOTON, 0.0)
     b2lo = b_lo_nm * b_lo_nm
     b2span = b_hi_nm * b_hi_nm - b2lo
     for h in range(first, first + n):
@@ -83,7 +84,7 @@ def gnp_photon_chunk(tables, world, source, spectrum, seed, first, n, key_source
         counts[1] = 0
         for k in range(N_OUT):
             out[k] = 0.0
-        set_particle(p, rho * math.cos(phi), rho * math.sin(phi), source.z_src_nm, 0.0, 0.0, 1.0, e0, 1.0, PHOTON, 0.0)
+        set_phase(p, rho * math.cos(phi), rho * math.sin(phi), source.z_src_nm, 0.0, 0.0, 1.0, e0)
         status = photon_history(tables, world, p, st, ebank, vbank, counts, out)
         if status != STATUS_OK:
             return status
