@@ -66,6 +66,12 @@ def gnp_photon_chunk(tables, world, source, spectrum, seed, first, n, key_source
     """
     b_lo_nm = source.b_lo_nm
     b_hi_nm = source.b_hi_nm
+    z_src_nm = source.z_src_nm
+    # arrays taken out of the NamedTuple once (not per history: no reference counting in the loop)
+    lo_eV = spectrum.lo_eV
+    hi_eV = spectrum.hi_eV
+    alias_prob = spectrum.alias_prob
+    alias_index = spectrum.alias_index
     ss = np.zeros(2, dtype=np.uint64)
     st = np.zeros(2, dtype=np.uint64)
     counts = np.zeros(2, dtype=np.int64)
@@ -78,13 +84,13 @@ def gnp_photon_chunk(tables, world, source, spectrum, seed, first, n, key_source
         rng_seed(ss, seed, h, key_source)
         rho = math.sqrt(b2lo + rng_uniform(ss) * b2span)
         phi = _TWO_PI * rng_uniform(ss)
-        e0 = sample_spectrum_eV(ss, spectrum.lo_eV, spectrum.hi_eV, spectrum.alias_prob, spectrum.alias_index)
+        e0 = sample_spectrum_eV(ss, lo_eV, hi_eV, alias_prob, alias_index)
         rng_seed(st, seed, h, key_transport)
         counts[0] = 0
         counts[1] = 0
         for k in range(N_OUT):
             out[k] = 0.0
-        set_phase(p, rho * math.cos(phi), rho * math.sin(phi), source.z_src_nm, 0.0, 0.0, 1.0, e0)
+        set_phase(p, rho * math.cos(phi), rho * math.sin(phi), z_src_nm, 0.0, 0.0, 1.0, e0)
         status = photon_history(tables, world, p, st, ebank, vbank, counts, out)
         if status != STATUS_OK:
             return status
