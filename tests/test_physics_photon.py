@@ -229,9 +229,8 @@ def _check_history_balance(data, world, e_eV, n_hist, x0, y0, z0):
         rng_seed(state, np.uint64(7), np.uint64(h), KEY)
         counts[:] = 0
         out[:] = 0
-        p = np.zeros(PARTICLE_COLUMNS)
-        p[[0, 1, 2, 5, 6]] = x0, y0, z0, 1.0, e_eV
-        st = ph.photon_history(data.tables, world, p, state, ebank, vbank, counts, out)
+        st = ph.photon_history(data.tables, world, (x0, y0, z0, 0.0, 0.0, 1.0, e_eV), state, ebank, vbank, counts,
+                                   out)
         assert st == ph.STATUS_OK
         electrons = ebank[:counts[0], P_E].sum()
         binding = sum(xraylib.EdgeEnergy(int(z), int(s)) * 1e3 for z, s in vbank[:counts[1], :2])

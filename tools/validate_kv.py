@@ -285,9 +285,8 @@ def validate_photon_bookkeeping(quick=False):
             rng_seed(state, np.uint64(SEED), np.uint64(h), _stream())
             counts[:] = 0
             out[:] = 0
-            p = np.zeros(PARTICLE_COLUMNS)
-            p[[0, 1, 2, 5, 6]] = x0, y0, z0, 1.0, e_eV
-            st = ph.photon_history(data.tables, world, p, state, ebank, vbank, counts, out)
+            st = ph.photon_history(data.tables, world, (x0, y0, z0, 0.0, 0.0, 1.0, e_eV), state, ebank, vbank,
+                                       counts, out)
             if st != ph.STATUS_OK:
                 raise RuntimeError(f"history {h} stopped with status {st}")
             binding = sum(xraylib.EdgeEnergy(int(z), int(s)) * 1e3 for z, s in vbank[:counts[1], :2])

@@ -8,12 +8,19 @@ import numpy as np
 from hpcmc.physics.particles import (P_E, P_GENERATION, P_REGION, P_SOURCE, P_SPECIES, P_UX, P_UY,
                                      P_UZ, P_WEIGHT, P_X, P_Y, P_Z, PARTICLE_COLUMNS, REGION_UNKNOWN)
 
-__all__ = ["PARTICLE_COLUMNS", "new_bank", "set_phase", "set_particle", "push_particle", "set_lineage"]
+__all__ = ["PARTICLE_COLUMNS", "new_bank", "phase_of", "set_phase", "set_particle", "push_particle", "set_lineage"]
 
 
 def new_bank(rows: int) -> np.ndarray:
     """An empty bank of ``rows`` particle records (zeros)."""
     return np.zeros((int(rows), PARTICLE_COLUMNS))
+
+
+@nb.njit(cache=True, inline="always")
+def phase_of(row):
+    """The phase space ``(x, y, z, ux, uy, uz, E)`` of a particle row, as a tuple (kernels that
+    take a tuple see constants a caller passes, e.g. a source direction, at compile time)."""
+    return row[P_X], row[P_Y], row[P_Z], row[P_UX], row[P_UY], row[P_UZ], row[P_E]
 
 
 @nb.njit(cache=True, inline="always")

@@ -53,7 +53,7 @@ import numba as nb
 import numpy as np
 
 from hpcmc.physics import status as stc
-from hpcmc.physics.banks import set_particle, set_phase
+from hpcmc.physics.banks import phase_of, set_particle
 from hpcmc.physics.kinematics import rotate_direction
 from hpcmc.physics.particles import ELECTRON, P_E, P_UX, P_UY, P_UZ, P_X, P_Y, P_Z, PARTICLE_COLUMNS, PHOTON
 from hpcmc.physics.photon_data import CH_COH, CH_INCOH, CH_PHOTO, CH_TOTAL, HC_EV_ANGSTROM, MEC2_EV
@@ -232,8 +232,9 @@ def bank_electron(ebank, counts, x, y, z, ux, uy, uz, e_eV):
 
 @nb.njit(cache=True)
 def photoabsorb(tables, mat, i, f, p, state, ebank, vbank, counts, out):
-    """Photoelectric absorption of the photon of record ``p`` (read only) where it is: bank
-    the photoelectron and the vacancy.
+    """Photoelectric absorption of the photon ``p`` where it is: bank the photoelectron and the
+    vacancy. ``p`` is its phase space ``(x, y, z, ux, uy, uz, E)``: a tuple or the first seven
+    entries of a particle record (read only).
 
     Photoelectron ``T = E − B_s`` (B_s the shell's edge energy; the table only opens a shell
     at E ≥ B_s, T is clipped at 0 for safety), direction Sauter about the photon direction,
@@ -338,8 +339,8 @@ def incoherent_sample(tables, mat, e_eV, state):
 
 @nb.njit(cache=True)
 def incoherent_scatter(tables, mat, p, state, ebank, counts):
-    """Incoherent scattering of the photon of record ``p`` (read only): new photon (E', u') and
-    a banked recoil electron.
+    """Incoherent scattering of the photon ``p`` (phase space as in :func:`photoabsorb`): new
+    photon (E', u') and a banked recoil electron.
 
     Electron: ``T = E − E'``, direction ``(E u − E' u')/|E u − E' u'|`` (momentum
     conservation with a free electron at rest); no binding correction (see module docstring).
@@ -430,8 +431,8 @@ def coherent_scatter(tables, mat, e_eV, ux, uy, uz, state):
 
 @nb.njit(cache=True)
 def photon_interact(tables, mat, i, f, p, state, ebank, vbank, counts, out):
-    """One interaction of the photon of record ``p`` (read only) in material ``mat`` where it
-    is: choose the type and do it.
+    """One interaction of the photon ``p`` (phase space as in :func:`photoabsorb`) in material
+    ``mat`` where it is: choose the type and do it.
 
     Geometry-free: any history kernel (gnp, voxels) calls this at an interaction point.
 
@@ -468,9 +469,9 @@ def photon_history(tables, world, p, state, ebank, vbank, counts, out):
     """Transport one photon through any world (:mod:`hpcmc.physics.world`) until it escapes or
     is absorbed.
 
-    ``p`` is the photon's particle record (:mod:`hpcmc.physics.particles`); it is used as the
-    interaction kernels' argument, so on return it holds the photon's state at its last
-    interaction (copy it first if it must be kept). Surface tracking: sample ``τ = −ln ξ``; in
+    ``p`` is the photon's phase space ``(x, y, z, ux, uy, uz, E [eV])`` as a tuple
+    (:func:`hpcmc.physics.banks.phase_of` of a particle record): scalars, so constants of the
+    caller (the source direction) fold into the first flight. Surface tracking: sample ``τ = −ln ξ``; in
     region r of material m and relative density ρ_r, ``μ_r = ρ_r μ_m(E)``; move ``min(τ/μ_r, d_boundary)``; at a boundary
     ``τ −= μ_r d`` and take the region behind it; else interact (:func:`photon_interact`) and
     draw a new τ. Electrons and vacancies are banked, not transported. Adds to ``out``:
@@ -486,13 +487,7 @@ def photon_history(tables, world, p, state, ebank, vbank, counts, out):
     int
         ``STATUS_OK`` or an error status (bank full, energy above the table).
     """
-    x = p[P_X]
-    y = p[P_Y]
-    z = p[P_Z]
-    ux = p[P_UX]
-    uy = p[P_UY]
-    uz = p[P_UZ]
-    e_eV = p[P_E]
+    x, y, z, ux, uy, uz, e_eV = p
     if e_eV > tables.e_max_eV:
         return STATUS_ENERGY_ABOVE_TABLE
     region = world_locate(world, x, y, z)
@@ -516,8 +511,8 @@ def photon_history(tables, world, p, state, ebank, vbank, counts, out):
             z += s * uz
             if world_tagged(world, region):
                 out[OUT_NP_INTERACTIONS] += 1.0
-            set_phase(p, x, y, z, ux, uy, uz, e_eV)
-            alive, e_eV, ux, uy, uz, st = photon_interact(tables, mat, i, f, p, state, ebank, vbank, counts, out)
+            alive, e_eV, ux, uy, uz, st = photon_interact(tables, mat, i, f, (x, y, z, ux, uy, uz, e_eV), state,
+                                                          ebank, vbank, counts, out)
             if st != STATUS_OK or not alive:
                 return st
             if e_eV < tables.e_min_eV:
@@ -633,7 +628,6 @@ def world_narrow_beam_uncollided(tables, world, start, n, seed, stream):
     vbank = np.zeros((64, VB_COLUMNS), dtype=np.int64)
     counts = np.zeros(2, dtype=np.int64)
     out = np.zeros(N_OUT)
-    p = np.empty(start.size)
     n_unc = 0
     for h in range(n):
         rng_seed(st, seed, h, stream)
@@ -641,8 +635,7 @@ def world_narrow_beam_uncollided(tables, world, start, n, seed, stream):
         counts[1] = 0
         for k in range(N_OUT):
             out[k] = 0.0
-        p[:] = start
-        photon_history(tables, world, p, st, ebank, vbank, counts, out)
+        photon_history(tables, world, phase_of(start), st, ebank, vbank, counts, out)
         if out[OUT_N_PHOTO] + out[OUT_N_INCOH] + out[OUT_N_COH] == 0.0 and out[OUT_ESCAPED_EV] > 0.0:
             n_unc += 1
     return n_unc

@@ -131,38 +131,38 @@ def sphere_world_snap(world, region, x, y, z):
 
 # -- the world protocol --------------------------------------------------------------------
 
-@overload(world_locate, inline="always", jit_options={"cache": True})
+@overload(world_locate, jit_options={"cache": True})
 def _ov_locate(world, x, y, z):
     if is_world_type(world, SphereWorld):
         return lambda world, x, y, z: sphere_world_locate(world, x, y, z)
 
 
-@overload(world_distance, inline="always", jit_options={"cache": True})
+@overload(world_distance, jit_options={"cache": True})
 def _ov_distance(world, region, x, y, z, ux, uy, uz):
     if is_world_type(world, SphereWorld):
         return lambda world, region, x, y, z, ux, uy, uz: sphere_world_distance(world, region, x, y, z, ux, uy, uz)
 
 
-@overload(world_material, inline="always", jit_options={"cache": True})
+@overload(world_material, jit_options={"cache": True})
 def _ov_material(world, region):
     if is_world_type(world, SphereWorld):
         return lambda world, region: (world.mat_inner if region == REGION_INNER
                                       else world.mat_outer if region == REGION_SHELL else -1)
 
 
-@overload(world_density, inline="always", jit_options={"cache": True})
+@overload(world_density, jit_options={"cache": True})
 def _ov_density(world, region):
     if is_world_type(world, SphereWorld):
         return lambda world, region: 1.0
 
 
-@overload(world_tagged, inline="always", jit_options={"cache": True})
+@overload(world_tagged, jit_options={"cache": True})
 def _ov_tagged(world, region):
     if is_world_type(world, SphereWorld):
         return lambda world, region: region == REGION_INNER
 
 
-@overload(world_snap, inline="always", jit_options={"cache": True})
+@overload(world_snap, jit_options={"cache": True})
 def _ov_snap(world, region, x, y, z):
     if is_world_type(world, SphereWorld):
         return lambda world, region, x, y, z: sphere_world_snap(world, region, x, y, z)

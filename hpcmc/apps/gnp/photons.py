@@ -14,8 +14,7 @@ import numpy as np
 
 from hpcmc.apps.gnp.world import GnpWorld  # noqa: F401  (registers the world protocol of GnpWorld)
 from hpcmc.physics import status as stc
-from hpcmc.physics.banks import set_particle, set_phase
-from hpcmc.physics.particles import P_E, PARTICLE_COLUMNS, PHOTON
+from hpcmc.physics.particles import P_E, PARTICLE_COLUMNS
 from hpcmc.physics.photon import (N_OUT, OUT_BINDING_EV, OUT_ESCAPED_EV, OUT_LOCAL_EV, OUT_N_COH, OUT_N_INCOH,
                                   OUT_N_PHOTO, OUT_NP_INTERACTIONS, STATUS_OK, VB_COLUMNS, check_spectrum_in_range,
                                   photon_history)
@@ -76,8 +75,6 @@ def gnp_photon_chunk(tables, world, source, spectrum, seed, first, n, key_source
     st = np.zeros(2, dtype=np.uint64)
     counts = np.zeros(2, dtype=np.int64)
     out = np.zeros(N_OUT)
-    p = np.zeros(PARTICLE_COLUMNS)
-    set_particle(p, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, PHOTON, 0.0)
     b2lo = b_lo_nm * b_lo_nm
     b2span = b_hi_nm * b_hi_nm - b2lo
     for h in range(first, first + n):
@@ -90,8 +87,8 @@ def gnp_photon_chunk(tables, world, source, spectrum, seed, first, n, key_source
         counts[1] = 0
         for k in range(N_OUT):
             out[k] = 0.0
-        set_phase(p, rho * math.cos(phi), rho * math.sin(phi), z_src_nm, 0.0, 0.0, 1.0, e0)
-        status = photon_history(tables, world, p, st, ebank, vbank, counts, out)
+        status = photon_history(tables, world, (rho * math.cos(phi), rho * math.sin(phi), z_src_nm, 0.0, 0.0, 1.0, e0),
+                                st, ebank, vbank, counts, out)
         if status != STATUS_OK:
             return status
         e_el = 0.0
@@ -170,7 +167,6 @@ def narrow_beam_uncollided(tables, world, e_eV, n, seed, stream):
     counts = np.zeros(2, dtype=np.int64)
     out = np.zeros(N_OUT)
     z0 = world.cyl_zmin_nm + 1.0e-6
-    p = np.zeros(PARTICLE_COLUMNS)
     n_unc = 0
     for h in range(n):
         rng_seed(st, seed, h, stream)
@@ -178,8 +174,7 @@ def narrow_beam_uncollided(tables, world, e_eV, n, seed, stream):
         counts[1] = 0
         for k in range(N_OUT):
             out[k] = 0.0
-        set_particle(p, 0.0, 0.0, z0, 0.0, 0.0, 1.0, e_eV, 1.0, PHOTON, 0.0)
-        photon_history(tables, world, p, st, ebank, vbank, counts, out)
+        photon_history(tables, world, (0.0, 0.0, z0, 0.0, 0.0, 1.0, e_eV), st, ebank, vbank, counts, out)
         if out[OUT_N_PHOTO] + out[OUT_N_INCOH] + out[OUT_N_COH] == 0.0 and out[OUT_ESCAPED_EV] > 0.0:
             n_unc += 1
     return n_unc

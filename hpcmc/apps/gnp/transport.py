@@ -47,7 +47,7 @@ from hpcmc.apps.gnp.world import GnpWorld  # noqa: F401  (registers the world pr
 from hpcmc.physics import electron_water as ew
 from hpcmc.physics import photon as ph
 from hpcmc.physics import status as stc
-from hpcmc.physics.banks import push_particle
+from hpcmc.physics.banks import phase_of, push_particle
 from hpcmc.physics.electron_gold import ESCAPED, Sphere, transport_in_gold
 from hpcmc.physics.particles import (ELECTRON, P_E, P_REGION, P_SOURCE, P_UX, P_UY, P_UZ, P_WEIGHT, P_X,
                                      P_Y, P_Z, PHOTON)
@@ -247,7 +247,7 @@ def gnp_history(h, seed, keys, source, spectrum, phys, buf, states, ledger):
             pcounts[1] = 0
             for k in range(ph.N_OUT):
                 out[k] = 0.0
-            status = ph.photon_history(ptables, world, photons[n_ph], st, ebank, vbank, pcounts, out)
+            status = ph.photon_history(ptables, world, phase_of(photons[n_ph]), st, ebank, vbank, pcounts, out)
             if status != ph.STATUS_OK:
                 return (ELECTRON_FULL if status == ph.STATUS_ELECTRON_BANK_FULL else FAILED), n_ion
             if out[ph.OUT_NP_INTERACTIONS] > 0.0:

@@ -130,31 +130,31 @@ def gnp_distance(world, region, x, y, z, ux, uy, uz):
 
 # -- the world protocol --------------------------------------------------------------------
 
-@overload(world_locate, inline="always", jit_options={"cache": True})
+@overload(world_locate, jit_options={"cache": True})
 def _ov_locate(world, x, y, z):
     if is_world_type(world, GnpWorld):
         return lambda world, x, y, z: gnp_region(world, x, y, z)
 
 
-@overload(world_distance, inline="always", jit_options={"cache": True})
+@overload(world_distance, jit_options={"cache": True})
 def _ov_distance(world, region, x, y, z, ux, uy, uz):
     if is_world_type(world, GnpWorld):
         return lambda world, region, x, y, z, ux, uy, uz: gnp_distance(world, region, x, y, z, ux, uy, uz)
 
 
-@overload(world_material, inline="always", jit_options={"cache": True})
+@overload(world_material, jit_options={"cache": True})
 def _ov_material(world, region):
     if is_world_type(world, GnpWorld):
         return lambda world, region: gnp_material(world, region)
 
 
-@overload(world_density, inline="always", jit_options={"cache": True})
+@overload(world_density, jit_options={"cache": True})
 def _ov_density(world, region):
     if is_world_type(world, GnpWorld):
         return lambda world, region: 1.0
 
 
-@overload(world_tagged, inline="always", jit_options={"cache": True})
+@overload(world_tagged, jit_options={"cache": True})
 def _ov_tagged(world, region):
     if is_world_type(world, GnpWorld):
         return lambda world, region: region == REGION_NP
