@@ -14,6 +14,7 @@ from scipy import integrate, stats
 
 from hpcmc.physics import electron_water as ew
 from hpcmc.physics import water_xs as wx
+from hpcmc.physics.particles import PARTICLE_COLUMNS
 from hpcmc.runtime.rng import rng_seed
 
 ESTAR_CSDA_G_CM2 = {10e3: 2.515e-4, 20e3: 8.566e-4, 50e3: 4.320e-3}  # NIST ESTAR (Berger et al., NIST SRD 124)
@@ -297,13 +298,15 @@ def test_buffer_full_codes_and_counts():
     rng_seed(st, np.uint64(1), np.uint64(0), ew.ELECTRON_STREAM)
     counts = np.zeros(ew.N_COUNTS, dtype=np.int64)
     score = np.zeros(ew.N_SCORE)
-    code = ew.transport_electron(5e3, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, st, tab.sigma_per_nm, tab.grid, tab.threshold_eV,
-                                 10.0, ew.make_geometry(), np.empty((64, 8)), np.empty((5, 3)),
-                                 np.empty((1, 7)), np.empty((0, 5)), counts, score)
+    rec = np.zeros(PARTICLE_COLUMNS)
+    rec[5], rec[6] = 1.0, 5e3                      # along +z, 5 keV
+    xs = ew.water_kernel_tables(tab, 10.0)
+    code = ew.transport_electron(rec, st, xs, ew.make_geometry(), np.empty((64, PARTICLE_COLUMNS)), np.empty((5, 3)),
+                                 np.empty((1, PARTICLE_COLUMNS)), np.empty((0, 5)), counts, score)
     assert code == ew.ION_BUFFER_FULL and counts[ew.C_ION] == 5
-    code = ew.transport_electron(5e3, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, st, tab.sigma_per_nm, tab.grid, tab.threshold_eV,
-                                 10.0, ew.make_geometry(), np.empty((0, 8)), np.empty((0, 3)),
-                                 np.empty((1, 7)), np.empty((0, 5)), np.zeros(4, np.int64), np.zeros(ew.N_SCORE))
+    code = ew.transport_electron(rec, st, xs, ew.make_geometry(), np.empty((0, PARTICLE_COLUMNS)), np.empty((0, 3)),
+                                 np.empty((1, PARTICLE_COLUMNS)), np.empty((0, 5)), np.zeros(4, np.int64),
+                                 np.zeros(ew.N_SCORE))
     assert code == ew.STACK_FULL
 
 

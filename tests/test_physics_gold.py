@@ -14,6 +14,7 @@ import xraylib
 
 from hpcmc.physics import electron_gold as eg
 from hpcmc.physics import relaxation as rx
+from hpcmc.physics.particles import PARTICLE_COLUMNS
 from hpcmc.runtime.rng import new_state, rng_seed, stream_key
 
 SEED = 20240617
@@ -31,7 +32,7 @@ def gold():
 
 def _cascades(table, shell, n, min_emit_eV=0.0, seed=SEED):
     out = np.zeros((n, 8))
-    rx.cascade_statistics(shell, n, seed, rx.RELAXATION_STREAM, *table.arrays, min_emit_eV, out)
+    rx.cascade_statistics(shell, n, seed, rx.RELAXATION_STREAM, table.kernel_tables(min_emit_eV), out)
     assert np.all(out[:, 7] == rx.OK)
     return out
 
@@ -157,9 +158,9 @@ def test_relax_vacancy_banks_and_overflow(au):
     state = new_state()
     rng_seed(state, SEED, 1, rx.RELAXATION_STREAM)
     vac = rx.new_vacancy_stack()
-    ph = np.zeros((16, 7))
-    el = np.zeros((64, 7))
-    status, nph, nel, local, term = rx.relax_vacancy(rx.K_SHELL, 1.0, 2.0, 3.0, *au.arrays, 0.0, state, vac,
+    ph = np.zeros((16, PARTICLE_COLUMNS))
+    el = np.zeros((64, PARTICLE_COLUMNS))
+    status, nph, nel, local, term = rx.relax_vacancy(au.kernel_tables(), rx.K_SHELL, 1.0, 2.0, 3.0, state, vac,
                                                      ph, 2, el, 5)
     assert status == rx.OK and nph >= 2 and nel > 5
     rows = np.vstack([ph[2:nph], el[5:nel]])
@@ -167,7 +168,7 @@ def test_relax_vacancy_banks_and_overflow(au):
     assert np.allclose(np.linalg.norm(rows[:, 3:6], axis=1), 1.0)
     # a full electron bank: error code, entry counts returned
     rng_seed(state, SEED, 1, rx.RELAXATION_STREAM)
-    status, nph2, nel2, _, _ = rx.relax_vacancy(rx.K_SHELL, 0.0, 0.0, 0.0, *au.arrays, 0.0, state, vac,
+    status, nph2, nel2, _, _ = rx.relax_vacancy(au.kernel_tables(), rx.K_SHELL, 0.0, 0.0, 0.0, state, vac,
                                                 ph, 2, el[:5], 5)
     assert status == rx.ELECTRON_BANK_FULL and (nph2, nel2) == (2, 5)
 
@@ -175,13 +176,13 @@ def test_relax_vacancy_banks_and_overflow(au):
 def test_emission_is_isotropic(au):
     state = new_state()
     vac = rx.new_vacancy_stack()
-    ph = np.zeros((8, 7))
-    el = np.zeros((20000, 7))
+    ph = np.zeros((8, PARTICLE_COLUMNS))
+    el = np.zeros((20000, PARTICLE_COLUMNS))
     n = 0
     i = 0
     while n < 15000:
         rng_seed(state, SEED, i, rx.RELAXATION_STREAM)
-        status, _, n, _, _ = rx.relax_vacancy(rx.L3_SHELL, 0.0, 0.0, 0.0, *au.arrays, 0.0, state, vac, ph, 0, el, n)
+        status, _, n, _, _ = rx.relax_vacancy(au.kernel_tables(), rx.L3_SHELL, 0.0, 0.0, 0.0, state, vac, ph, 0, el, n)
         assert status == rx.OK
         i += 1
     u = el[:n, 3:6]
@@ -248,7 +249,7 @@ def test_straight_line_escape_matches_analytic(gold):
     e = 2000.0
     out = np.zeros((n, 4))
     args = gold.kernel_args()
-    eg.escape_statistics(e, 50.0, n, SEED, *args, False, out)
+    eg.escape_statistics(e, 50.0, n, SEED, args, False, out)
     path = (gold.csda_range_g_cm2(e) - gold.csda_range_g_cm2(args[5])) / gold.density_g_cm3 * 1e7
     p = eg.straight_line_escape_fraction(path, 50.0)
     assert _within(out[:, 0].mean(), p, n), (out[:, 0].mean(), p)
@@ -260,7 +261,7 @@ def test_escape_fraction_trend(gold):
     fr = []
     for e in (1e3, 2e3, 5e3, 10e3, 50e3):
         out = np.zeros((n, 4))
-        eg.escape_statistics(e, 50.0, n, SEED, *args, True, out)
+        eg.escape_statistics(e, 50.0, n, SEED, args, True, out)
         fr.append(out[:, 0].mean())
         path = gold.csda_range_g_cm2(e) / gold.density_g_cm3 * 1e7
         assert out[:, 0].mean() <= eg.straight_line_escape_fraction(path, 50.0) + 4.0 / math.sqrt(n)
@@ -279,12 +280,12 @@ def test_bank_transport_conserves_energy_and_exits_on_surface(gold):
     pts *= (radius * rng.uniform(size=(n, 1)) ** (1 / 3)) / np.linalg.norm(pts, axis=1, keepdims=True)
     dirs = rng.normal(size=(n, 3))
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
-    bank = np.hstack([pts + c, dirs, rng.uniform(50.0, 20e3, size=(n, 1))])
+    bank = np.hstack([pts + c, dirs, rng.uniform(50.0, 20e3, size=(n, 1)), np.zeros((n, PARTICLE_COLUMNS - 7))])
     e_in = bank[:, 6].sum()
-    out = np.zeros((n, 7))
+    out = np.zeros((n, PARTICLE_COLUMNS))
     state = new_state()
     rng_seed(state, SEED, 0, eg.GOLD_STREAM)
-    status, n_out, dep = eg.transport_gold_bank(bank, n, *c, radius, *gold.kernel_args(), True, state, out, 0)
+    status, n_out, dep = eg.transport_gold_bank(bank, n, eg.Sphere(*c, radius), gold.kernel_args(), True, state, out, 0)
     assert status == eg.OK and 0 < n_out < n
     assert dep + out[:n_out, 6].sum() == pytest.approx(e_in, rel=1e-12)
     r = out[:n_out, :3] - c
@@ -293,7 +294,7 @@ def test_bank_transport_conserves_energy_and_exits_on_surface(gold):
     # an out-bank that is too small reports it and leaves the counts alone
     bank2 = np.hstack([pts + c, dirs, np.full((n, 1), 50e3)])
     rng_seed(state, SEED, 0, eg.GOLD_STREAM)
-    status, n_out2, dep2 = eg.transport_gold_bank(bank2, n, *c, radius, *gold.kernel_args(), True, state,
+    status, n_out2, dep2 = eg.transport_gold_bank(bank2, n, eg.Sphere(*c, radius), gold.kernel_args(), True, state,
                                                   out[:3], 0)
     assert status == eg.OUT_BANK_FULL and n_out2 == 0 and dep2 == 0.0
 
@@ -303,11 +304,11 @@ def test_range_rejection_and_entry_from_surface(gold):
     rng_seed(state, SEED, 0, eg.GOLD_STREAM)
     args = gold.kernel_args()
     p = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1000.0])      # 1 keV at the centre of a 50 nm NP
-    status, dep, path = eg.transport_in_gold(p, 0.0, 0.0, 0.0, 50.0, *args, True, state)
+    status, dep, path = eg.transport_in_gold(p, eg.Sphere(0.0, 0.0, 0.0, 50.0), args, True, state)
     assert status == eg.STOPPED and dep == 1000.0 and path == 0.0 and p[6] == 0.0
     # a 100 keV electron entering at the pole crosses the 50 nm sphere losing a few hundred eV
     p = np.array([0.0, 0.0, 50.0, 0.0, 0.0, -1.0, 100e3])
-    status, dep, path = eg.transport_in_gold(p, 0.0, 0.0, 0.0, 50.0, *args, True, state)
+    status, dep, path = eg.transport_in_gold(p, eg.Sphere(0.0, 0.0, 0.0, 50.0), args, True, state)
     assert status == eg.ESCAPED and 90.0 < path < 400.0
     assert dep == pytest.approx(100e3 - p[6]) and 100.0 < dep < 2000.0
 
@@ -315,7 +316,7 @@ def test_range_rejection_and_entry_from_surface(gold):
 def test_backscatter_coefficient_bulk_gold(gold):
     n = 1500
     out = np.zeros((n, 2))
-    eg.backscatter_statistics(20e3, n, SEED, *gold.kernel_args(), out)
+    eg.backscatter_statistics(20e3, n, SEED, gold.kernel_args(), out)
     # Reuter (1972) fit of measured coefficients: η(Au) = 0.487; first-moment MSC model ±0.08
     assert abs(out[:, 0].mean() - 0.487) < 0.08
 
@@ -324,24 +325,24 @@ def test_stacked_tables_match_single_element(au):
     tabs = rx.build_relaxation_tables((79, 8, 1))
     assert tabs.table(79).probability(rx.K_SHELL, rx.RADIATIVE) == au.probability(rx.K_SHELL, rx.RADIATIVE)
     vac = rx.new_vacancy_stack()
-    ph1, el1, ph2, el2 = np.zeros((8, 7)), np.zeros((64, 7)), np.zeros((8, 7)), np.zeros((64, 7))
+    ph1, el1, ph2, el2 = (np.zeros((r, PARTICLE_COLUMNS)) for r in (8, 64, 8, 64))
     s1, s2 = new_state(), new_state()
     for i in range(50):
         rng_seed(s1, SEED, i, rx.RELAXATION_STREAM)
         rng_seed(s2, SEED, i, rx.RELAXATION_STREAM)
-        a = rx.relax_vacancy(rx.L2_SHELL, 0.0, 0.0, 0.0, *au.arrays, 0.0, s1, vac, ph1, 0, el1, 0)
-        b = rx.relax_vacancy_z(79, rx.L2_SHELL, 0.0, 0.0, 0.0, *tabs.arrays, 0.0, s2, vac, ph2, 0, el2, 0)
+        a = rx.relax_vacancy(au.kernel_tables(), rx.L2_SHELL, 0.0, 0.0, 0.0, s1, vac, ph1, 0, el1, 0)
+        b = rx.relax_vacancy_z(tabs.kernel_tables(), 79, rx.L2_SHELL, 0.0, 0.0, 0.0, s2, vac, ph2, 0, el2, 0)
         assert a == b and np.array_equal(el1[:a[2]], el2[:b[2]])
     # oxygen K (543 eV) relaxes; hydrogen K (13.6 eV) is terminal; an absent element is reported
     b_ok = tabs.table(8).binding_eV[rx.K_SHELL]
-    status, nph, nel, local, _ = rx.relax_vacancy_z(8, rx.K_SHELL, 0.0, 0.0, 0.0, *tabs.arrays, 0.0, s2, vac,
+    status, nph, nel, local, _ = rx.relax_vacancy_z(tabs.kernel_tables(), 8, rx.K_SHELL, 0.0, 0.0, 0.0, s2, vac,
                                                     ph2, 0, el2, 0)
     assert status == rx.OK and nel >= 1
     assert ph2[:nph, 6].sum() + el2[:nel, 6].sum() + local == pytest.approx(b_ok, rel=1e-12)
-    status, nph, nel, local, _ = rx.relax_vacancy_z(1, rx.K_SHELL, 0.0, 0.0, 0.0, *tabs.arrays, 0.0, s2, vac,
+    status, nph, nel, local, _ = rx.relax_vacancy_z(tabs.kernel_tables(), 1, rx.K_SHELL, 0.0, 0.0, 0.0, s2, vac,
                                                     ph2, 0, el2, 0)
     assert (status, nph, nel) == (rx.OK, 0, 0) and local == pytest.approx(13.6, abs=0.1)
-    assert rx.relax_vacancy_z(29, 0, 0.0, 0.0, 0.0, *tabs.arrays, 0.0, s2, vac, ph2, 0, el2, 0)[0] == \
+    assert rx.relax_vacancy_z(tabs.kernel_tables(), 29, 0, 0.0, 0.0, 0.0, s2, vac, ph2, 0, el2, 0)[0] == \
         rx.UNKNOWN_ELEMENT
     with pytest.raises(KeyError):
         tabs.table(29)

@@ -12,8 +12,11 @@ import pytest
 import xraylib
 from scipy import stats
 
+from hpcmc.apps.gnp import photons as gph
+from hpcmc.apps.gnp import world as gw
 from hpcmc.physics import geometry as geo
 from hpcmc.physics import photon as ph
+from hpcmc.physics.particles import P_E, PARTICLE_COLUMNS
 from hpcmc.physics.materials import Material, get_material, material_names, register_material
 from hpcmc.physics.photon_data import (MEC2_EV, load_photon_data, xraylib_mass_attenuation_cm2_g,
                                        xraylib_shell_fractions)
@@ -202,9 +205,9 @@ def test_sauter_distribution(t_eV):
 @pytest.mark.parametrize("mat,e_keV,length_nm", [("gold", 30, 2.0e4), ("gold", 100, 1.0e5), ("water", 50, 5.0e7)])
 def test_narrow_beam_transmission(data, mat, e_keV, length_nm):
     m = data.index(mat)
-    world = geo.make_gnp_world(np_radius_nm=0.0, cyl_radius_nm=1e9, cyl_length_nm=length_nm, mat_medium=m)
+    world = gw.make_gnp_world(np_radius_nm=0.0, cyl_radius_nm=1e9, cyl_length_nm=length_nm, mat_medium=m)
     n = 50_000
-    k = ph.narrow_beam_uncollided(data.tables, world, e_keV * 1e3, n, np.uint64(21), KEY)
+    k = gph.narrow_beam_uncollided(data.tables, world, e_keV * 1e3, n, np.uint64(21), KEY)
     material = data.materials[m]
     mu_per_nm = xraylib_mass_attenuation_cm2_g(material, e_keV, "total") * material.density_g_cm3 * 1e-7
     p = math.exp(-mu_per_nm * length_nm)
@@ -214,7 +217,7 @@ def test_narrow_beam_transmission(data, mat, e_keV, length_nm):
 # -- histories: energy bookkeeping ---------------------------------------------------------
 
 def _check_history_balance(data, world, e_eV, n_hist, x0, y0, z0):
-    ebank = np.zeros((256, ph.EB_COLUMNS))
+    ebank = np.zeros((256, PARTICLE_COLUMNS))
     vbank = np.zeros((256, ph.VB_COLUMNS), dtype=np.int64)
     counts = np.zeros(2, dtype=np.int64)
     out = np.zeros(ph.N_OUT)
@@ -226,14 +229,14 @@ def _check_history_balance(data, world, e_eV, n_hist, x0, y0, z0):
         rng_seed(state, np.uint64(7), np.uint64(h), KEY)
         counts[:] = 0
         out[:] = 0
-        st = ph.gnp_photon_history(data.tables, world, x0, y0, z0, 0.0, 0.0, 1.0, e_eV, state,
-                                   ebank, vbank, counts, out)
+        st = ph.photon_history(data.tables, world, (x0, y0, z0, 0.0, 0.0, 1.0, e_eV), state, ebank, vbank, counts,
+                                   out)
         assert st == ph.STATUS_OK
-        electrons = ebank[:counts[0], ph.EB_E].sum()
+        electrons = ebank[:counts[0], P_E].sum()
         binding = sum(xraylib.EdgeEnergy(int(z), int(s)) * 1e3 for z, s in vbank[:counts[1], :2])
         balance = out[ph.OUT_ESCAPED_EV] + electrons + binding + out[ph.OUT_LOCAL_EV]
         assert abs(balance - e_eV) <= 1e-9 * e_eV, (h, balance, e_eV)
-        assert np.all(ebank[:counts[0], ph.EB_E] >= 0)
+        assert np.all(ebank[:counts[0], P_E] >= 0)
         norms = np.linalg.norm(ebank[:counts[0], 3:6], axis=1)
         assert np.allclose(norms, 1.0, atol=1e-12)
         for row in vbank[:counts[1]]:  # the vacancy sits where its photoelectron was emitted
@@ -244,10 +247,10 @@ def _check_history_balance(data, world, e_eV, n_hist, x0, y0, z0):
 
 def test_energy_bookkeeping_per_history(data):
     # a thick gold cylinder: photo, Compton and Rayleigh events, L and K vacancies
-    gold_world = geo.make_gnp_world(np_radius_nm=0.0, cyl_radius_nm=2e5, cyl_length_nm=4e5, mat_medium=GOLD)
+    gold_world = gw.make_gnp_world(np_radius_nm=0.0, cyl_radius_nm=2e5, cyl_length_nm=4e5, mat_medium=GOLD)
     assert _check_history_balance(data, gold_world, 100e3, 300, 0.0, 0.0, -1.9e5) > 100
     # the gnp world with a big gold sphere: boundary crossings and interactions in both media
-    world = geo.make_gnp_world(np_radius_nm=5e4, mat_np=GOLD, mat_medium=WATER)
+    world = gw.make_gnp_world(np_radius_nm=5e4, mat_np=GOLD, mat_medium=WATER)
     assert _check_history_balance(data, world, 60e3, 300, 1e4, 0.0, -1.0e5) > 20
 
 
@@ -255,9 +258,9 @@ def test_gnp_chunk_np_interaction_probability(data):
     """Photons of the 100 kVp spectrum aimed at the NP interact in it with the probability
     computed from the tables: Σ_E p(E) ⟨1 − exp(−μ(E) ℓ)⟩, chord ℓ = 2√(R² − b²)."""
     spectrum = tube_spectrum(100.0, filtration=[("Al", 4.0)])
-    world = geo.make_gnp_world(mat_np=GOLD, mat_medium=WATER)
+    world = gw.make_gnp_world(mat_np=GOLD, mat_medium=WATER)
     n = 400_000
-    tot = ph.run_gnp_photons(data, world, spectrum, n, seed=3, b_hi_nm=50.0)
+    tot = gph.run_gnp_photons(data, world, spectrum, n, seed=3, b_hi_nm=50.0)
     assert tot["histories"] == n and tot["max_rel_imbalance"] < 1e-12
     e_mid = 0.5 * (spectrum.lo_eV + spectrum.hi_eV)
     mu = data.mu_per_nm("gold", e_mid)
@@ -270,9 +273,9 @@ def test_gnp_chunk_np_interaction_probability(data):
 
 
 def test_energy_above_table_is_an_error(data):
-    world = geo.make_gnp_world(mat_np=GOLD, mat_medium=WATER)
+    world = gw.make_gnp_world(mat_np=GOLD, mat_medium=WATER)
     with pytest.raises(ValueError, match="above the photon tables"):
-        ph.run_gnp_photons(data, world, monoenergetic(900e3), 10)
+        gph.run_gnp_photons(data, world, monoenergetic(900e3), 10)
     with pytest.raises(ValueError, match="below the photon tables"):
         ph.check_spectrum_in_range(monoenergetic(500.0), data)
     ph.check_spectrum_in_range(tube_spectrum(100.0), data)
@@ -314,17 +317,17 @@ def test_cylinder_distances_against_stepping():
 
 
 def test_gnp_regions_and_distances():
-    w = geo.make_gnp_world(mat_np=1, mat_medium=0)
-    assert geo.gnp_region(w, 0.0, 0.0, 0.0) == geo.REGION_NP
-    assert geo.gnp_region(w, 0.0, 0.0, 60.0) == geo.REGION_MEDIUM
-    assert geo.gnp_region(w, 0.0, 0.0, 1.2e5) == geo.REGION_OUTSIDE
-    assert geo.gnp_material(w, geo.REGION_NP) == 1 and geo.gnp_material(w, geo.REGION_MEDIUM) == 0
-    d, nxt = geo.gnp_distance(w, geo.REGION_MEDIUM, 0.0, 0.0, -1.0e5, 0.0, 0.0, 1.0)
-    assert nxt == geo.REGION_NP and d == pytest.approx(1.0e5 - 50.0)
-    d, nxt = geo.gnp_distance(w, geo.REGION_MEDIUM, 0.0, 100.0, -1.0e5, 0.0, 0.0, 1.0)
-    assert nxt == geo.REGION_OUTSIDE and d == pytest.approx(2.1e5)
+    w = gw.make_gnp_world(mat_np=1, mat_medium=0)
+    assert gw.gnp_region(w, 0.0, 0.0, 0.0) == gw.REGION_NP
+    assert gw.gnp_region(w, 0.0, 0.0, 60.0) == gw.REGION_MEDIUM
+    assert gw.gnp_region(w, 0.0, 0.0, 1.2e5) == gw.REGION_OUTSIDE
+    assert gw.gnp_material(w, gw.REGION_NP) == 1 and gw.gnp_material(w, gw.REGION_MEDIUM) == 0
+    d, nxt = gw.gnp_distance(w, gw.REGION_MEDIUM, 0.0, 0.0, -1.0e5, 0.0, 0.0, 1.0)
+    assert nxt == gw.REGION_NP and d == pytest.approx(1.0e5 - 50.0)
+    d, nxt = gw.gnp_distance(w, gw.REGION_MEDIUM, 0.0, 100.0, -1.0e5, 0.0, 0.0, 1.0)
+    assert nxt == gw.REGION_OUTSIDE and d == pytest.approx(2.1e5)
     with pytest.raises(ValueError, match="inside the cylinder"):
-        geo.make_gnp_world(np_radius_nm=2e5)
+        gw.make_gnp_world(np_radius_nm=2e5)
 
 
 # -- spectra -------------------------------------------------------------------------------

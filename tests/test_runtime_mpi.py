@@ -114,7 +114,7 @@ def test_killed_run_resumes_to_the_uninterrupted_answer(tmp_path, mpi):
 
 
 def test_master_does_not_burn_a_core(tmp_path, mpi):
-    job = write_job(tmp_path / "cpu.toml", n_histories=200_000, chunk_size=5_000, work_per_history=300,
+    job = write_job(tmp_path / "cpu.toml", n_histories=200_000, chunk_size=5_000, work_per_history=4000,
                     cost_decades=1.0)
     out = tmp_path / "cpu.h5"
     run_hpcmc(["run", job, "-o", out], n_ranks=3, mpi=mpi)

@@ -26,9 +26,9 @@ import time
 _PHOTON_FIRST_HISTORY = (
     "import time; t0 = time.perf_counter()\n"
     "from hpcmc.physics.photon_data import load_photon_data\n"
-    "from hpcmc.physics.geometry import make_gnp_world\n"
+    "from hpcmc.apps.gnp.world import make_gnp_world\n"
     "from hpcmc.physics.spectrum import tube_spectrum\n"
-    "from hpcmc.physics.photon import run_gnp_photons\n"
+    "from hpcmc.apps.gnp.photons import run_gnp_photons\n"
     "d = load_photon_data(['water', 'gold'])\n"
     "s = tube_spectrum(100.0, anode_angle_deg=12.0, filtration=[('Al', 4.0)])\n"
     "w = make_gnp_world(mat_np=d.index('gold'), mat_medium=d.index('water'))\n"
@@ -55,8 +55,8 @@ def bench_photon_gnp(quick=False):
     import numba
 
     numba.set_num_threads(1)
-    from hpcmc.physics.geometry import make_gnp_world
-    from hpcmc.physics.photon import run_gnp_photons
+    from hpcmc.apps.gnp.photons import run_gnp_photons
+    from hpcmc.apps.gnp.world import make_gnp_world
     from hpcmc.physics.photon_data import load_photon_data
     from hpcmc.physics.spectrum import tube_spectrum
 

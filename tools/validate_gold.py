@@ -84,7 +84,7 @@ def validate_gold_relaxation(quick=False):
     n = 20000 if quick else 200000
     rows = []
     out = np.zeros((n, 8))
-    rx.cascade_statistics(rx.K_SHELL, n, SEED, rx.RELAXATION_STREAM, *tab.arrays, 0.0, out)
+    rx.cascade_statistics(rx.K_SHELL, n, SEED, rx.RELAXATION_STREAM, tab.kernel_tables(0.0), out)
     k_x = out[:, 6] > 50e3
     rows.append(_binomial_row("K vacancy: P(K x-ray) = ω_K", int(k_x.sum()), n,
                               xraylib.FluorYield(79, xraylib.K_SHELL), "xraylib 4.3 FluorYield (0.960)"))
@@ -107,7 +107,7 @@ def validate_gold_relaxation(quick=False):
 
     for shell, name in ((rx.L1_SHELL, "L1"), (rx.L2_SHELL, "L2"), (rx.L3_SHELL, "L3")):
         o = np.zeros((n, 8))
-        rx.cascade_statistics(shell, n, SEED + shell, rx.RELAXATION_STREAM, *tab.arrays, 0.0, o)
+        rx.cascade_statistics(shell, n, SEED + shell, rx.RELAXATION_STREAM, tab.kernel_tables(0.0), o)
         e0 = tab.binding_eV[shell]
         worst = max(worst, float(np.max(np.abs(o[:, 2] + o[:, 3] + o[:, 4] - e0) / e0)))
         min_local = min(min_local, float(o[:, 4].min()))
@@ -116,7 +116,7 @@ def validate_gold_relaxation(quick=False):
                                       xraylib.FluorYield(79, xraylib.L3_SHELL), "xraylib 4.3 FluorYield (0.320)"))
     for shell in (4, 8, 9, 13):   # M1, M5, N1, N5
         o = np.zeros((n // 4, 8))
-        rx.cascade_statistics(shell, n // 4, SEED + shell, rx.RELAXATION_STREAM, *tab.arrays, 0.0, o)
+        rx.cascade_statistics(shell, n // 4, SEED + shell, rx.RELAXATION_STREAM, tab.kernel_tables(0.0), o)
         e0 = tab.binding_eV[shell]
         worst = max(worst, float(np.max(np.abs(o[:, 2] + o[:, 3] + o[:, 4] - e0) / e0)))
         min_local = min(min_local, float(o[:, 4].min()))
@@ -194,14 +194,14 @@ def validate_gold_transport(quick=False):
     rows = []
     for e in (1e3, 2e3):
         out = np.zeros((n, 4))
-        eg.escape_statistics(e, 50.0, n, SEED, *args, False, out)
+        eg.escape_statistics(e, 50.0, n, SEED, args, False, out)
         path = (tab.csda_range_g_cm2(e) - tab.csda_range_g_cm2(args[5])) / tab.density_g_cm3 * 1e7
         rows.append(_binomial_row(f"straight-line escape, {e / 1e3:g} keV, R=50 nm", int(out[:, 0].sum()), n,
                                   eg.straight_line_escape_fraction(float(path), 50.0), "3L/(4a) − L³/(16a³)"))
     nb_ = 4000 if quick else 20000
     for e in (10e3, 20e3, 30e3):
         out = np.zeros((nb_, 2))
-        eg.backscatter_statistics(e, nb_, SEED, *args, out)
+        eg.backscatter_statistics(e, nb_, SEED, args, out)
         eta = float(out[:, 0].mean())
         rows.append((f"backscatter coefficient bulk Au, {e / 1e3:g} keV", eta, REUTER_ETA_AU,
                      "Reuter 1972 fit of measurements; tol ±0.08", abs(eta - REUTER_ETA_AU) < 0.08))
@@ -209,8 +209,8 @@ def validate_gold_transport(quick=False):
     for e in (2e3, 5e3):
         a = np.zeros((n, 4))
         b = np.zeros((n, 4))
-        eg.escape_statistics(e, 50.0, n, SEED, *args, True, a)
-        eg.escape_statistics(e, 50.0, n, SEED + 1, *fine, True, b)
+        eg.escape_statistics(e, 50.0, n, SEED, args, True, a)
+        eg.escape_statistics(e, 50.0, n, SEED + 1, fine, True, b)
         fa, fb = float(a[:, 0].mean()), float(b[:, 0].mean())
         sd = math.sqrt(fa * (1 - fa) / n + fb * (1 - fb) / n)
         rows.append((f"escape {e / 1e3:g} keV: default steps vs steps/3", fa, fb, f"step convergence; ±4σ = {4 * sd:.2g}",
@@ -226,7 +226,7 @@ def escape_table(quick=False, radius_nm=50.0):
     rows = []
     for e in ESCAPE_ENERGIES_EV:
         out = np.zeros((n, 4))
-        eg.escape_statistics(e, radius_nm, n, SEED, *args, True, out)
+        eg.escape_statistics(e, radius_nm, n, SEED, args, True, out)
         esc = out[:, 0] > 0
         f = float(esc.mean())
         path = float(tab.csda_range_g_cm2(e)) / tab.density_g_cm3 * 1e7

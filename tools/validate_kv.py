@@ -112,7 +112,8 @@ def validate_photon_channels(quick=False):
 
 def validate_photon_transmission(quick=False):
     """Narrow-beam (uncollided) transmission through slabs vs exp(−μx) (3σ)."""
-    from hpcmc.physics import geometry as geo
+    from hpcmc.apps.gnp import photons as gph
+    from hpcmc.apps.gnp import world as gw
     from hpcmc.physics import photon as ph
     from hpcmc.physics.photon_data import xraylib_mass_attenuation_cm2_g
 
@@ -122,8 +123,8 @@ def validate_photon_transmission(quick=False):
     for mat, e_keV, length_nm in (("gold", 30, 2.0e4), ("gold", 80, 1.0e5), ("gold", 100, 1.0e5),
                                   ("water", 30, 3.0e7), ("water", 50, 5.0e7), ("water", 100, 6.0e7)):
         m = data.index(mat)
-        world = geo.make_gnp_world(np_radius_nm=0.0, cyl_radius_nm=1e9, cyl_length_nm=length_nm, mat_medium=m)
-        k = ph.narrow_beam_uncollided(data.tables, world, e_keV * 1e3, n, np.uint64(SEED), _stream())
+        world = gw.make_gnp_world(np_radius_nm=0.0, cyl_radius_nm=1e9, cyl_length_nm=length_nm, mat_medium=m)
+        k = gph.narrow_beam_uncollided(data.tables, world, e_keV * 1e3, n, np.uint64(SEED), _stream())
         material = data.materials[m]
         mu = xraylib_mass_attenuation_cm2_g(material, e_keV, "total") * material.density_g_cm3 * 1e-7
         p = math.exp(-mu * length_nm)
@@ -258,22 +259,24 @@ def validate_photon_bookkeeping(quick=False):
     """Per-history energy balance E_in = escaped + electrons + vacancy binding (+ local)."""
     import xraylib
 
-    from hpcmc.physics import geometry as geo
+    from hpcmc.apps.gnp import photons as gph
+    from hpcmc.apps.gnp import world as gw
     from hpcmc.physics import photon as ph
+    from hpcmc.physics.particles import P_E, PARTICLE_COLUMNS
     from hpcmc.runtime.rng import rng_seed
 
     data = _photon_setup()
     n = 300 if quick else 3000
-    ebank = np.zeros((512, ph.EB_COLUMNS))
+    ebank = np.zeros((512, PARTICLE_COLUMNS))
     vbank = np.zeros((512, ph.VB_COLUMNS), dtype=np.int64)
     counts = np.zeros(2, dtype=np.int64)
     out = np.zeros(ph.N_OUT)
     state = np.zeros(2, dtype=np.uint64)
     rows = []
-    cases = (("gold cylinder, 100 keV", geo.make_gnp_world(np_radius_nm=0.0, cyl_radius_nm=2e5, cyl_length_nm=4e5,
+    cases = (("gold cylinder, 100 keV", gw.make_gnp_world(np_radius_nm=0.0, cyl_radius_nm=2e5, cyl_length_nm=4e5,
                                                           mat_medium=data.index("gold")), 100e3, (0.0, 0.0, -1.9e5)),
              ("gnp-type world with a 50 µm gold sphere in water, 60 keV",
-              geo.make_gnp_world(np_radius_nm=5e4, mat_np=data.index("gold"), mat_medium=data.index("water")),
+              gw.make_gnp_world(np_radius_nm=5e4, mat_np=data.index("gold"), mat_medium=data.index("water")),
               60e3, (1e4, 0.0, -1.0e5)))
     for name, world, e_eV, (x0, y0, z0) in cases:
         worst = 0.0
@@ -282,12 +285,12 @@ def validate_photon_bookkeeping(quick=False):
             rng_seed(state, np.uint64(SEED), np.uint64(h), _stream())
             counts[:] = 0
             out[:] = 0
-            st = ph.gnp_photon_history(data.tables, world, x0, y0, z0, 0.0, 0.0, 1.0, e_eV, state, ebank, vbank,
+            st = ph.photon_history(data.tables, world, (x0, y0, z0, 0.0, 0.0, 1.0, e_eV), state, ebank, vbank,
                                        counts, out)
             if st != ph.STATUS_OK:
                 raise RuntimeError(f"history {h} stopped with status {st}")
             binding = sum(xraylib.EdgeEnergy(int(z), int(s)) * 1e3 for z, s in vbank[:counts[1], :2])
-            bal = out[ph.OUT_ESCAPED_EV] + ebank[:counts[0], ph.EB_E].sum() + binding + out[ph.OUT_LOCAL_EV]
+            bal = out[ph.OUT_ESCAPED_EV] + ebank[:counts[0], P_E].sum() + binding + out[ph.OUT_LOCAL_EV]
             worst = max(worst, abs(bal - e_eV) / e_eV)
             n_vac += counts[1]
         rows.append((f"max |ΔE|/E per history, {name} ({n} hist., {n_vac} vacancies)", worst, 1e-9,
@@ -297,15 +300,16 @@ def validate_photon_bookkeeping(quick=False):
 
 def validate_photon_np_interaction(quick=False):
     """Probability that a 100 kVp photon aimed at the 50 nm gold NP interacts in it."""
-    from hpcmc.physics import geometry as geo
+    from hpcmc.apps.gnp import photons as gph
+    from hpcmc.apps.gnp import world as gw
     from hpcmc.physics import photon as ph
     from hpcmc.physics.spectrum import tube_spectrum
 
     data = _photon_setup()
     spectrum = tube_spectrum(100.0, anode_angle_deg=12.0, filtration=[("Al", 4.0)])
-    world = geo.make_gnp_world(mat_np=data.index("gold"), mat_medium=data.index("water"))
+    world = gw.make_gnp_world(mat_np=data.index("gold"), mat_medium=data.index("water"))
     n = 1_000_000 if quick else 10_000_000
-    tot = ph.run_gnp_photons(data, world, spectrum, n, seed=SEED, b_hi_nm=50.0)
+    tot = gph.run_gnp_photons(data, world, spectrum, n, seed=SEED, b_hi_nm=50.0)
     e_mid = 0.5 * (spectrum.lo_eV + spectrum.hi_eV)
     mu = data.mu_per_nm("gold", e_mid)
     u = (np.arange(4000) + 0.5) / 4000

@@ -73,8 +73,8 @@ the cut-off is shorter than its distance to the surface cannot leave and is stop
 
 Banks
 -----
-Particles are rows ``(x, y, z [nm], ux, uy, uz, E [eV])`` (float64[:, 7]), the layout of the
-photon/electron banks of the other physics modules.  :func:`transport_in_gold` updates one
+Particles are particle records (:mod:`hpcmc.physics.particles`: positions in nm, energies in
+eV), the layout of every bank.  :func:`transport_in_gold` updates one
 row in place; :func:`transport_gold_bank` moves a whole input bank and appends the electrons
 that leave the sphere to an output bank.
 """
@@ -82,13 +82,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 import xraylib
 from scipy.integrate import cumulative_trapezoid
 
-from hpcmc.physics.banks import set_particle
+from hpcmc.physics import status as stc
+from hpcmc.physics.banks import set_phase
+from hpcmc.physics.particles import P_E, P_UX, P_UY, P_UZ, P_X, P_Y, P_Z, PARTICLE_COLUMNS
 from hpcmc.physics.geometry import sphere_distance_inside
 from hpcmc.physics.kinematics import rotate_direction as rotate
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
@@ -98,7 +101,7 @@ __all__ = [
     "DEFAULT_S_MIN_NM", "STOPPED", "ESCAPED", "STEP_LIMIT", "OK", "OUT_BANK_FULL",
     "joy_luo_k", "collision_stopping_power_MeV_cm2_g", "radiative_stopping_power_MeV_cm2_g",
     "transport_cross_section_cm2",
-    "GoldElectronTables", "build_gold_electron_tables", "gold_electron_tables",
+    "GoldKernelTables", "Sphere", "GoldElectronTables", "build_gold_electron_tables", "gold_electron_tables",
     "interp_loglog", "energy_from_range_nm", "wentzel_screening", "sample_msc_cos",
     "rotate", "transport_in_gold", "transport_gold_bank", "escape_statistics",
     "backscatter_statistics", "straight_line_escape_fraction",
@@ -115,13 +118,12 @@ _CM_PER_NM = 1e-7
 #: Named random sub-stream for stand-alone gold-transport runs (escape/backscatter statistics).
 GOLD_STREAM = stream_key("electron_gold")
 
-# transport_in_gold return codes
-STOPPED = 0
-ESCAPED = 1
-STEP_LIMIT = -1
-# transport_gold_bank status
-OK = 0
-OUT_BANK_FULL = 1
+# transport_in_gold fates and transport_gold_bank status (values from hpcmc.physics.status)
+STOPPED = stc.STOPPED
+ESCAPED = stc.ESCAPED
+STEP_LIMIT = stc.STEP_LIMIT
+OK = stc.OK
+OUT_BANK_FULL = stc.OUT_BANK_FULL
 
 #: Default step and cut-off parameters (step-size convergence: escape fractions at 1–5 keV
 #: change by < 1 % (within statistics) when both fractions are divided by 3).
@@ -195,6 +197,44 @@ def transport_cross_section_cm2(energy_eV, z: float, coulomb_correction: bool = 
             * (np.log1p(1.0 / eta) - 1.0 / (1.0 + eta)))
 
 
+class GoldKernelTables(NamedTuple):
+    """What :func:`transport_in_gold` needs: the log-log tables and the step parameters
+    (:meth:`GoldElectronTables.kernel_args`).
+
+    Attributes
+    ----------
+    ln_e0, dln_e : float
+        ``ln(T_0/eV)`` and the grid step in ``ln T``.
+    ln_stopping, ln_range, ln_inv_lambda1 : float64[n]
+        ``ln`` of the stopping power  [eV/nm], CSDA range  [nm] and ``1/λ₁``  [1/nm].
+    cutoff_eV : float
+        Electrons below this energy stop  [eV].
+    f_range, f_msc : float
+        Step ≤ f_range · R(T) and ≤ f_msc · λ₁(T).
+    s_min_nm : float
+        Smallest step  [nm].
+    """
+
+    ln_e0: float
+    dln_e: float
+    ln_stopping: np.ndarray
+    ln_range: np.ndarray
+    ln_inv_lambda1: np.ndarray
+    cutoff_eV: float
+    f_range: float
+    f_msc: float
+    s_min_nm: float
+
+
+class Sphere(NamedTuple):
+    """A sphere: centre ``(cx, cy, cz)`` and ``radius``  [nm]."""
+
+    cx: float
+    cy: float
+    cz: float
+    radius: float
+
+
 @dataclasses.dataclass(frozen=True)
 class GoldElectronTables:
     """Log-log tables for :func:`transport_in_gold` (build with :func:`build_gold_electron_tables`).
@@ -234,8 +274,8 @@ class GoldElectronTables:
                 -np.log(self.lambda1_nm))
 
     def kernel_args(self, cutoff_eV: float = DEFAULT_CUTOFF_EV, f_range: float = DEFAULT_F_RANGE,
-                    f_msc: float = DEFAULT_F_MSC, s_min_nm: float = DEFAULT_S_MIN_NM) -> tuple:
-        """``arrays`` + ``(cutoff_eV, f_range, f_msc, s_min_nm)``, validated, for the kernels.
+                    f_msc: float = DEFAULT_F_MSC, s_min_nm: float = DEFAULT_S_MIN_NM) -> GoldKernelTables:
+        """``arrays`` + ``(cutoff_eV, f_range, f_msc, s_min_nm)``, validated: the kernels' tables.
 
         Raises
         ------
@@ -250,7 +290,7 @@ class GoldElectronTables:
             raise ValueError(f"f_msc must be > 0, got {f_msc!r}")
         if not (0.0 < s_min_nm and math.isfinite(s_min_nm)):
             raise ValueError(f"s_min_nm must be > 0, got {s_min_nm!r}")
-        return self.arrays + (float(cutoff_eV), float(f_range), float(f_msc), float(s_min_nm))
+        return GoldKernelTables(*self.arrays, float(cutoff_eV), float(f_range), float(f_msc), float(s_min_nm))
 
     def csda_range_g_cm2(self, energy_eV):
         """CSDA range from the table (log-log interpolation)  [g/cm²]."""
@@ -458,28 +498,20 @@ def sample_msc_cos(mean_one_minus_mu, state):
 
 
 @nb.njit(cache=True)
-def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_range, ln_inv_lambda1,
-                      cutoff_eV, f_range, f_msc, s_min_nm, msc_on, state):
+def transport_in_gold(p, sphere, gt, msc_on, state):
     """Transport one electron inside the gold sphere until it leaves or stops.
 
     Parameters
     ----------
-    p : float64[7]
-        The electron ``(x, y, z [nm], ux, uy, uz, E [eV])``, inside or on the sphere; updated
-        in place: on escape it holds the exit point (on the surface), direction and energy; on
-        stop its energy is set to 0.
-    cx, cy, cz, radius_nm : float
+    p : float64[PARTICLE_COLUMNS]
+        The electron's particle record, inside or on the sphere; updated in place: on escape
+        it holds the exit point (on the surface), direction and energy; on stop its energy is
+        set to 0.
+    sphere : Sphere
         Sphere centre and radius  [nm].
-    ln_e0, dln_e, ln_stopping, ln_range, ln_inv_lambda1 : float, float, arrays
-        ``GoldElectronTables.arrays``.
-    cutoff_eV : float
-        Electrons below this energy stop  [eV] (≥ the table's lowest energy).
-    f_range : float
-        Step ≤ f_range · R(T) (default 0.02).
-    f_msc : float
-        Step ≤ f_msc · λ₁(T) (default 0.3).
-    s_min_nm : float
-        Smallest step  [nm] (0.01).
+    gt : GoldKernelTables
+        Tables and step parameters (cutoff ≥ the table's lowest energy; defaults f_range
+        0.02, f_msc 0.3, s_min 0.01 nm).
     msc_on : bool
         False: straight lines (no deflection; used to test the geometry against the analytic
         escape probability).
@@ -495,7 +527,19 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
     path_nm : float
         Path length travelled in gold  [nm].
     """
-    e_start = p[6]
+    cx = sphere.cx
+    cy = sphere.cy
+    cz = sphere.cz
+    radius_nm = sphere.radius
+    ln_e0 = gt.ln_e0
+    dln_e = gt.dln_e
+    ln_range = gt.ln_range
+    ln_inv_lambda1 = gt.ln_inv_lambda1
+    cutoff_eV = gt.cutoff_eV
+    f_range = gt.f_range
+    f_msc = gt.f_msc
+    s_min_nm = gt.s_min_nm
+    e_start = p[P_E]
     x = p[0]
     y = p[1]
     z = p[2]
@@ -507,7 +551,7 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
     r_cut = interp_loglog(cutoff_eV, ln_e0, dln_e, ln_range)
     for _ in range(_MAX_STEPS):
         if e <= cutoff_eV:
-            p[6] = 0.0
+            p[P_E] = 0.0
             return STOPPED, e_start, path
         r_now = interp_loglog(e, ln_e0, dln_e, ln_range)
         avail = r_now - r_cut
@@ -516,7 +560,7 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
         dz = z - cz
         dist_in = radius_nm - math.sqrt(dx * dx + dy * dy + dz * dz)
         if avail < dist_in:            # range rejection: cannot reach the surface
-            p[6] = 0.0
+            p[P_E] = 0.0
             return STOPPED, e_start, path
         s = f_range * r_now
         if msc_on:
@@ -532,8 +576,8 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
         s1 = s * rng_uniform(state) if msc_on else s
         d = sphere_distance_inside(x, y, z, cx, cy, cz, radius_nm, ux, uy, uz)
         if d <= s1:
-            return _leave(p, x, y, z, ux, uy, uz, d, r_now, path, e_start, cx, cy, cz, radius_nm,
-                          ln_e0, dln_e, ln_range)
+            set_phase(p, x, y, z, ux, uy, uz, p[P_E])
+            return _leave(p, d, r_now, path, e_start, sphere, gt)
         x += s1 * ux
         y += s1 * uy
         z += s1 * uz
@@ -546,8 +590,8 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
             s2 = s - s1
             d = sphere_distance_inside(x, y, z, cx, cy, cz, radius_nm, ux, uy, uz)
             if d <= s2:
-                return _leave(p, x, y, z, ux, uy, uz, d, r_now - s1, path + s1, e_start, cx, cy, cz,
-                              radius_nm, ln_e0, dln_e, ln_range)
+                set_phase(p, x, y, z, ux, uy, uz, p[P_E])
+                return _leave(p, d, r_now - s1, path + s1, e_start, sphere, gt)
             x += s2 * ux
             y += s2 * uy
             z += s2 * uz
@@ -556,19 +600,30 @@ def transport_in_gold(p, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_ra
             p[0] = x
             p[1] = y
             p[2] = z
-            p[6] = 0.0
+            p[P_E] = 0.0
             return STOPPED, e_start, path
         e = energy_from_range_nm(r_now - s, ln_e0, dln_e, ln_range)
     p[0] = x
     p[1] = y
     p[2] = z
-    p[6] = 0.0
+    p[P_E] = 0.0
     return STEP_LIMIT, e_start, path
 
 
 @nb.njit(cache=True)
-def _leave(p, x, y, z, ux, uy, uz, d, r_before, path, e_start, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_range):
-    """Move d to the surface, snap onto it, write the exit state into p."""
+def _leave(p, d, r_before, path, e_start, sphere, gt):
+    """Move the electron of record p a distance d to the surface, snap onto it, write the exit
+    state into p."""
+    x = p[P_X]
+    y = p[P_Y]
+    z = p[P_Z]
+    ux = p[P_UX]
+    uy = p[P_UY]
+    uz = p[P_UZ]
+    cx = sphere.cx
+    cy = sphere.cy
+    cz = sphere.cz
+    radius_nm = sphere.radius
     x += d * ux
     y += d * uy
     z += d * uz
@@ -580,24 +635,22 @@ def _leave(p, x, y, z, ux, uy, uz, d, r_before, path, e_start, cx, cy, cz, radiu
         x = cx + ox * (radius_nm / rr)
         y = cy + oy * (radius_nm / rr)
         z = cz + oz * (radius_nm / rr)
-    e_exit = energy_from_range_nm(r_before - d, ln_e0, dln_e, ln_range)
-    set_particle(p, x, y, z, ux, uy, uz, e_exit)
+    e_exit = energy_from_range_nm(r_before - d, gt.ln_e0, gt.dln_e, gt.ln_range)
+    set_phase(p, x, y, z, ux, uy, uz, e_exit)
     return ESCAPED, e_start - e_exit, path + d
 
 
 @nb.njit(cache=True)
-def transport_gold_bank(bank, n_bank, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping, ln_range,
-                        ln_inv_lambda1, cutoff_eV, f_range, f_msc, s_min_nm, msc_on, state, out_bank, n_out):
+def transport_gold_bank(bank, n_bank, sphere, gt, msc_on, state, out_bank, n_out):
     """Transport every electron of ``bank[:n_bank]`` in gold; append escapees to ``out_bank``.
 
     Parameters
     ----------
-    bank : float64[:, 7]
-        Electrons in (or on) the gold sphere, rows (x, y, z [nm], ux, uy, uz, E [eV]); rows
-        are overwritten with their final state.
+    bank : float64[:, PARTICLE_COLUMNS]
+        Electrons in (or on) the gold sphere (particle records); rows are overwritten with their final state.
     n_bank : int
         Number of rows to process.
-    out_bank : float64[:, 7]
+    out_bank : float64[:, PARTICLE_COLUMNS]
         Output: electrons leaving the sphere (on its surface, pointing out), appended at
         ``n_out``.
     (other parameters as in :func:`transport_in_gold`)
@@ -615,22 +668,19 @@ def transport_gold_bank(bank, n_bank, cx, cy, cz, radius_nm, ln_e0, dln_e, ln_st
     n0 = n_out
     dep = 0.0
     for i in range(n_bank):
-        status, d_eV, _path = transport_in_gold(bank[i], cx, cy, cz, radius_nm, ln_e0, dln_e, ln_stopping,
-                                                ln_range, ln_inv_lambda1, cutoff_eV, f_range, f_msc, s_min_nm,
-                                                msc_on, state)
+        status, d_eV, _path = transport_in_gold(bank[i], sphere, gt, msc_on, state)
         dep += d_eV
         if status == ESCAPED:
             if n_out >= out_bank.shape[0]:
                 return OUT_BANK_FULL, n0, 0.0
-            for c in range(7):
+            for c in range(PARTICLE_COLUMNS):
                 out_bank[n_out, c] = bank[i, c]
             n_out += 1
     return OK, n_out, dep
 
 
 @nb.njit(cache=True)
-def escape_statistics(energy_eV, radius_nm, n, seed, ln_e0, dln_e, ln_stopping, ln_range, ln_inv_lambda1,
-                      cutoff_eV, f_range, f_msc, s_min_nm, msc_on, out):
+def escape_statistics(energy_eV, radius_nm, n, seed, gt, msc_on, out):
     """Electrons born uniformly and isotropically in a sphere: escape statistics.
 
     Electron i draws from the stream ``(seed, i, GOLD_STREAM)``.  Row i of ``out``
@@ -638,7 +688,8 @@ def escape_statistics(energy_eV, radius_nm, n, seed, ln_e0, dln_e, ln_stopping, 
     birth below the surface [nm].
     """
     state = np.zeros(2, dtype=np.uint64)
-    p = np.zeros(7)
+    p = np.zeros(PARTICLE_COLUMNS)
+    sphere = Sphere(0.0, 0.0, 0.0, radius_nm)
     for i in range(n):
         rng_seed(state, seed, i, GOLD_STREAM)
         r = radius_nm * rng_uniform(state) ** (1.0 / 3.0)
@@ -654,25 +705,24 @@ def escape_statistics(energy_eV, radius_nm, n, seed, ln_e0, dln_e, ln_stopping, 
         p[3] = st * math.cos(phi)
         p[4] = st * math.sin(phi)
         p[5] = cos_t
-        p[6] = energy_eV
-        status, _dep, path = transport_in_gold(p, 0.0, 0.0, 0.0, radius_nm, ln_e0, dln_e, ln_stopping, ln_range,
-                                               ln_inv_lambda1, cutoff_eV, f_range, f_msc, s_min_nm, msc_on, state)
+        p[P_E] = energy_eV
+        status, _dep, path = transport_in_gold(p, sphere, gt, msc_on, state)
         out[i, 0] = 1.0 if status == ESCAPED else 0.0
-        out[i, 1] = p[6] if status == ESCAPED else 0.0
+        out[i, 1] = p[P_E] if status == ESCAPED else 0.0
         out[i, 2] = path
         out[i, 3] = radius_nm - r
 
 
 @nb.njit(cache=True)
-def backscatter_statistics(energy_eV, n, seed, ln_e0, dln_e, ln_stopping, ln_range, ln_inv_lambda1, cutoff_eV,
-                           f_range, f_msc, s_min_nm, out):
+def backscatter_statistics(energy_eV, n, seed, gt, out):
     """Normal incidence on bulk gold (a sphere of radius 10⁷ nm entered at its pole).
 
     Row i of ``out`` (float64[n, 2]): backscattered (1/0), exit energy [eV].
     """
     state = np.zeros(2, dtype=np.uint64)
-    p = np.zeros(7)
+    p = np.zeros(PARTICLE_COLUMNS)
     big = 1.0e7
+    sphere = Sphere(0.0, 0.0, 0.0, big)
     for i in range(n):
         rng_seed(state, seed, i, GOLD_STREAM)
         p[0] = 0.0
@@ -681,8 +731,7 @@ def backscatter_statistics(energy_eV, n, seed, ln_e0, dln_e, ln_stopping, ln_ran
         p[3] = 0.0
         p[4] = 0.0
         p[5] = -1.0
-        p[6] = energy_eV
-        status, _dep, _path = transport_in_gold(p, 0.0, 0.0, 0.0, big, ln_e0, dln_e, ln_stopping, ln_range,
-                                                ln_inv_lambda1, cutoff_eV, f_range, f_msc, s_min_nm, True, state)
+        p[P_E] = energy_eV
+        status, _dep, _path = transport_in_gold(p, sphere, gt, True, state)
         out[i, 0] = 1.0 if status == ESCAPED else 0.0
-        out[i, 1] = p[6] if status == ESCAPED else 0.0
+        out[i, 1] = p[P_E] if status == ESCAPED else 0.0

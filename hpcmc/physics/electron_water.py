@@ -10,10 +10,12 @@ Algorithm (one history, :func:`transport_electron`)
 The medium is homogeneous and an electron loses no energy between collisions, so the free
 path is sampled exactly: ``s = −ln ξ / Σ_tot(T)`` with Σ_tot the sum of the 11 channel
 cross sections interpolated (linear in ln T) from :class:`~hpcmc.physics.water_xs.WaterTables`
-and set to zero below each channel's threshold.  If the segment meets the gold sphere
-first, the electron is moved to the gold surface and written to the *gold bank* (another
-module transports it in gold); if it leaves the tracking sphere, it is moved to the
-boundary and its energy counted as escaped.  Otherwise the channel k is chosen with
+and set to zero below each channel's threshold.  The geometry is a world
+(:mod:`hpcmc.physics.world`, e.g. :class:`~hpcmc.physics.sphere_world.SphereWorld`): if the
+segment meets the boundary of the water region first and behind it lies another region (the
+gold sphere), the electron is moved onto that surface and written to the *gold bank* (another
+module transports it in gold); if it leaves the world (the tracking sphere), it is moved to
+the boundary and its energy counted as escaped.  Otherwise the channel k is chosen with
 probability Σ_k/Σ_tot:
 
 * ionization of orbital i (RBEB): the secondary energy W is sampled from dσ/dW by
@@ -61,8 +63,8 @@ Buffers and the grow-by-return pattern
 --------------------------------------
 The kernel never allocates.  Ionization positions go to ``ion_xyz_nm`` (float64[:, 3]),
 local energy deposits (optional) to ``deposits`` (float64[:, 5]: x, y, z [nm], E [eV],
-kind), electrons reaching the gold to ``gold_bank`` (float64[:, 7]: x, y, z, ux, uy, uz,
-E), secondaries to ``stack`` (float64[:, 8]); ``counts`` (int64[4]) holds the fill levels
+kind), electrons reaching the gold to ``gold_bank`` and secondaries to ``stack`` (particle
+records, float64[:, PARTICLE_COLUMNS] — :mod:`hpcmc.physics.particles`); ``counts`` (int64[4]) holds the fill levels
 (the kernel appends at ``counts[i]``).  When a buffer is full the kernel returns a
 non-zero code at once; the caller restores ``counts`` and ``score`` to their values
 before the history, enlarges that buffer, reseeds the history's stream and reruns it
@@ -90,11 +92,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
-from hpcmc.physics.banks import set_particle
+from hpcmc.physics import status as stc
+from hpcmc.physics.banks import set_lineage, set_particle
+from hpcmc.physics.geometry import distance_to_sphere_entry_nm, distance_to_sphere_exit_nm
+from hpcmc.physics.sphere_world import REGION_SHELL, SphereWorld, make_sphere_world
+from hpcmc.physics.particles import ELECTRON, P_E, P_REGION, P_UX, P_UY, P_UZ, P_X, P_Y, P_Z, PARTICLE_COLUMNS
 from hpcmc.physics.kinematics import rotate_direction
 from hpcmc.physics.water_xs import (
     CH_ELASTIC,
@@ -111,6 +118,7 @@ from hpcmc.physics.water_xs import (
     rbeb_coefficients,
     water_tables,
 )
+from hpcmc.physics.world import REGION_OUTSIDE, world_distance, world_locate, world_snap
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
 __all__ = [
@@ -121,9 +129,9 @@ __all__ = [
     "C_ION", "C_GOLD", "C_DEPOSIT", "C_STACK_MAX", "N_COUNTS",
     "OK", "ION_BUFFER_FULL", "STACK_FULL", "GOLD_BANK_FULL", "DEPOSIT_BUFFER_FULL",
     "DEP_BINDING", "DEP_EXCITATION", "DEP_SUBCUTOFF",
-    "STACK_COLS", "GOLD_COLS", "DEPOSIT_COLS",
+    "DEPOSIT_COLS",
     "BRENNER_ZAIDER_MAX_EV",
-    "make_geometry",
+    "WaterKernelTables", "water_kernel_tables", "make_geometry",
     "sample_ionization_w_eV",
     "sample_dielectric_w_eV",
     "sample_screened_rutherford_cos",
@@ -168,11 +176,11 @@ C_STACK_MAX = 3
 N_COUNTS = 4
 
 # return codes
-OK = 0
-ION_BUFFER_FULL = 1
-STACK_FULL = 2
-GOLD_BANK_FULL = 3
-DEPOSIT_BUFFER_FULL = 4
+OK = stc.OK
+ION_BUFFER_FULL = stc.ION_BUFFER_FULL
+STACK_FULL = stc.STACK_FULL
+GOLD_BANK_FULL = stc.GOLD_BANK_FULL
+DEPOSIT_BUFFER_FULL = stc.DEPOSIT_BUFFER_FULL
 _CODE_NAMES = {OK: "ok", ION_BUFFER_FULL: "ionization buffer full", STACK_FULL: "stack full",
                GOLD_BANK_FULL: "gold bank full", DEPOSIT_BUFFER_FULL: "deposit buffer full"}
 
@@ -181,8 +189,6 @@ DEP_BINDING = 0
 DEP_EXCITATION = 1
 DEP_SUBCUTOFF = 2
 
-STACK_COLS = 8     # x, y, z [nm], ux, uy, uz, E [eV], spare
-GOLD_COLS = 7      # x, y, z [nm], ux, uy, uz, E [eV]
 DEPOSIT_COLS = 5   # x, y, z [nm], E [eV], kind
 
 #: Below this energy the elastic polar angle follows Brenner & Zaider (1984)  [eV].
@@ -193,8 +199,36 @@ _SQRT_HALF = math.sqrt(0.5)
 _TWO_PI = 2.0 * math.pi
 
 
-def make_geometry(track_center_nm=(0.0, 0.0, 0.0), track_radius_nm=math.inf, gold_radius_nm=0.0) -> np.ndarray:
-    """Function-free geometry description for :func:`transport_electron`.
+class WaterKernelTables(NamedTuple):
+    """What :func:`transport_electron` needs of the cross sections, and the cut-off.
+
+    Attributes
+    ----------
+    sigma_per_nm : float64[n, 11]
+        Macroscopic cross sections  [1/nm] (:attr:`WaterTables.sigma_per_nm`).
+    grid : float64[3]
+        ``[ln E_min, 1/Δ ln E, n]`` (:attr:`WaterTables.grid`).
+    threshold_eV : float64[11]
+        Channel thresholds  [eV].
+    cutoff_eV : float
+        Tracking cut-off  [eV]; lower energies are deposited locally.
+    """
+
+    sigma_per_nm: np.ndarray
+    grid: np.ndarray
+    threshold_eV: np.ndarray
+    cutoff_eV: float
+
+
+def water_kernel_tables(tables: WaterTables, cutoff_eV: float) -> WaterKernelTables:
+    """:class:`WaterKernelTables` of ``tables`` with the cut-off ``cutoff_eV``  [eV]."""
+    return WaterKernelTables(tables.sigma_per_nm, tables.grid, tables.threshold_eV, float(cutoff_eV))
+
+
+def make_geometry(track_center_nm=(0.0, 0.0, 0.0), track_radius_nm=math.inf, gold_radius_nm=0.0) -> SphereWorld:
+    """The world of a stand-alone water kernel run: water in a tracking sphere around an
+    optional gold sphere at the origin (a :class:`~hpcmc.physics.sphere_world.SphereWorld`,
+    water region ``REGION_SHELL``).
 
     Parameters
     ----------
@@ -208,8 +242,7 @@ def make_geometry(track_center_nm=(0.0, 0.0, 0.0), track_radius_nm=math.inf, gol
 
     Returns
     -------
-    ndarray, shape (5,)
-        ``[cx, cy, cz, track_radius_nm, gold_radius_nm]``.
+    SphereWorld
     """
     c = np.asarray(track_center_nm, dtype=float)
     if c.shape != (3,) or not np.all(np.isfinite(c)):
@@ -218,7 +251,7 @@ def make_geometry(track_center_nm=(0.0, 0.0, 0.0), track_radius_nm=math.inf, gol
         raise ValueError(f"track_radius_nm must be > 0 (inf for an infinite medium), got {track_radius_nm!r}")
     if not (gold_radius_nm >= 0.0 and math.isfinite(gold_radius_nm)):
         raise ValueError(f"gold_radius_nm must be finite and ≥ 0, got {gold_radius_nm!r}")
-    return np.array([c[0], c[1], c[2], float(track_radius_nm), float(gold_radius_nm)])
+    return make_sphere_world(c, float(track_radius_nm), float(gold_radius_nm))
 
 
 # =========================================================================== sampling kernels
@@ -441,60 +474,6 @@ def secondary_cos_theta(w_eV, energy_eV, state):
     return math.sqrt(c2) if c2 < 1.0 else 1.0
 
 
-@nb.njit(cache=True)
-def distance_to_sphere_entry_nm(x, y, z, ux, uy, uz, radius_nm):
-    """Distance along the ray to where it enters a sphere at the origin.
-
-    Returns 0 for a point inside or on the sphere moving inwards, ``inf`` if the ray
-    misses, starts on/inside the sphere moving outwards, or moves away.
-
-    Parameters
-    ----------
-    x, y, z : float
-        Ray origin  [nm].
-    ux, uy, uz : float
-        Unit direction.
-    radius_nm : float
-        Sphere radius  [nm].
-    """
-    b = x * ux + y * uy + z * uz
-    c = x * x + y * y + z * z - radius_nm * radius_nm
-    if c <= 0.0:
-        return 0.0 if b < 0.0 else math.inf
-    if b >= 0.0:
-        return math.inf
-    disc = b * b - c
-    if disc <= 0.0:
-        return math.inf
-    return c / (-b + math.sqrt(disc))
-
-
-@nb.njit(cache=True)
-def distance_to_sphere_exit_nm(x, y, z, ux, uy, uz, radius_nm):
-    """Distance along the ray from a point inside a sphere at the origin to its surface.
-
-    Parameters
-    ----------
-    x, y, z : float
-        Ray origin relative to the sphere centre  [nm]; inside or on the sphere.
-    ux, uy, uz : float
-        Unit direction.
-    radius_nm : float
-        Sphere radius  [nm].
-
-    Returns
-    -------
-    float
-        ``s ≥ 0``  [nm] (0 if the point is outside).
-    """
-    b = x * ux + y * uy + z * uz
-    c = x * x + y * y + z * z - radius_nm * radius_nm
-    if c >= 0.0:
-        return 0.0
-    disc = b * b - c
-    return -b + math.sqrt(disc)
-
-
 # =========================================================================== transport kernel
 @nb.njit(cache=True)
 def interpolate_sigma(energy_eV, xs_sigma, xs_grid, xs_threshold, sig):
@@ -561,37 +540,31 @@ def _deposit(deposits, counts, x, y, z, e, kind):
 
 
 @nb.njit(cache=True)
-def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
-                       xs_sigma, xs_grid, xs_threshold, cutoff_eV, geometry,
-                       stack, ion_xyz_nm, gold_bank, deposits, counts, score, ion_w_table=None):
+def transport_electron(p, state, xs, world, stack, ion_xyz_nm, gold_bank, deposits, counts, score,
+                       ion_w_table=None):
     """Follow one electron and all its secondaries, event by event, in liquid water.
 
     Parameters
     ----------
-    energy_eV : float
-        Initial kinetic energy  [eV] (≤ the table's upper limit).
-    x_nm, y_nm, z_nm : float
-        Initial position  [nm].
-    ux, uy, uz : float
-        Initial unit direction.
+    p : float64[PARTICLE_COLUMNS]
+        The electron's particle record (read only): initial position  [nm], unit direction
+        and kinetic energy  [eV] (≤ the table's upper limit).
     state : uint64[2]
         Generator state, already seeded for the history (see :data:`ELECTRON_STREAM`).
-    xs_sigma : float64[n, 11]
-        Macroscopic cross sections  [1/nm] (:attr:`WaterTables.sigma_per_nm`).
-    xs_grid : float64[3]
-        ``[ln E_min, 1/Δ ln E, n]`` (:attr:`WaterTables.grid`).
-    xs_threshold : float64[11]
-        Channel thresholds  [eV].
-    cutoff_eV : float
-        Tracking cut-off  [eV]; lower energies are deposited locally.
-    geometry : float64[5]
-        :func:`make_geometry` output.
-    stack : float64[:, 8]
+    xs : WaterKernelTables
+        Cross sections and the tracking cut-off (:func:`water_kernel_tables`).
+    world : world (:mod:`hpcmc.physics.world`)
+        The geometry: the electron is transported in region ``p[P_REGION]`` (the water; the
+        caller sets it, e.g. ``REGION_SHELL`` of a :class:`SphereWorld`). At the boundary of
+        that region it stops: leaving the world its energy is scored as escaped; entering
+        another region (the gold) it is put on that region's surface (``world_snap``) and
+        written to ``gold_bank`` with its region.
+    stack : float64[:, PARTICLE_COLUMNS]
         Scratch stack of pending secondaries.
     ion_xyz_nm : float64[:, 3]
         Output: ionization positions  [nm], appended at ``counts[C_ION]`` (0 rows = off).
-    gold_bank : float64[:, 7]
-        Output: electrons reaching the gold surface (x, y, z [nm], ux, uy, uz, E [eV]),
+    gold_bank : float64[:, PARTICLE_COLUMNS]
+        Output: electrons reaching the gold surface (particle records),
         appended at ``counts[C_GOLD]``.
     deposits : float64[:, 5]
         Output: local deposits (x, y, z [nm], E [eV], kind), appended at
@@ -611,15 +584,18 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
         OK, or ION_BUFFER_FULL / STACK_FULL / GOLD_BANK_FULL / DEPOSIT_BUFFER_FULL (the
         history is then incomplete and must be rerun with a larger buffer).
     """
-    cx = geometry[0]
-    cy = geometry[1]
-    cz = geometry[2]
-    r_track = geometry[3]
-    r_gold = geometry[4]
-    finite_track = r_track < math.inf
-    has_gold = r_gold > 0.0
-    r_track2 = r_track * r_track
-    r_gold2 = r_gold * r_gold
+    energy_eV = p[P_E]
+    x_nm = p[P_X]
+    y_nm = p[P_Y]
+    z_nm = p[P_Z]
+    ux = p[P_UX]
+    uy = p[P_UY]
+    uz = p[P_UZ]
+    xs_sigma = xs.sigma_per_nm
+    xs_grid = xs.grid
+    xs_threshold = xs.threshold_eV
+    cutoff_eV = xs.cutoff_eV
+    region = int(p[P_REGION])
     record_ion = ion_xyz_nm.shape[0] > 0
     record_dep = deposits.shape[0] > 0
     sig = np.empty(N_CHANNELS)
@@ -639,7 +615,7 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
             if record_dep and not _deposit(deposits, counts, x, y, z, e, DEP_SUBCUTOFF):
                 return DEPOSIT_BUFFER_FULL
             alive = False
-        elif finite_track and (x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2 > r_track2:
+        elif world_locate(world, x, y, z) == REGION_OUTSIDE:
             score[S_E_ESCAPED] += e
             alive = False
         need_xs = True
@@ -649,40 +625,32 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
                 tot = interpolate_sigma(e, xs_sigma, xs_grid, xs_threshold, sig)
                 need_xs = False
             s = -math.log(rng_uniform(state)) / tot
-            # ---------------------------------------------------- boundaries
-            s_gold = math.inf
-            if has_gold:
-                s_gold = distance_to_sphere_entry_nm(x, y, z, ux, uy, uz, r_gold)
-            s_exit = math.inf
-            if finite_track:
-                s_exit = distance_to_sphere_exit_nm(x - cx, y - cy, z - cz, ux, uy, uz, r_track)
-            if s_gold < s and s_gold <= s_exit:
-                x += s_gold * ux
-                y += s_gold * uy
-                z += s_gold * uz
-                # put the point exactly on the gold surface
-                rr = math.sqrt(x * x + y * y + z * z)
-                if rr > 0.0:
-                    x *= r_gold / rr
-                    y *= r_gold / rr
-                    z *= r_gold / rr
-                score[S_PATH_TOTAL_NM] += s_gold
+            # ---------------------------------------------------- boundaries (asked of the world)
+            d, nxt = world_distance(world, region, x, y, z, ux, uy, uz)
+            if d < s and nxt != REGION_OUTSIDE:
+                # into another region (the gold): onto its surface, handed to the gold bank
+                x += d * ux
+                y += d * uy
+                z += d * uz
+                x, y, z = world_snap(world, nxt, x, y, z)
+                score[S_PATH_TOTAL_NM] += d
                 if is_primary:
-                    score[S_PATH_PRIMARY_NM] += s_gold
+                    score[S_PATH_PRIMARY_NM] += d
                 j = counts[C_GOLD]
                 if j >= gold_bank.shape[0]:
                     return GOLD_BANK_FULL
-                set_particle(gold_bank[j], x, y, z, ux, uy, uz, e)
+                set_particle(gold_bank[j], x, y, z, ux, uy, uz, e, 1.0, ELECTRON, 0.0)
+                set_lineage(gold_bank[j], nxt, 0.0)
                 counts[C_GOLD] = j + 1
                 score[S_E_GOLD] += e
                 break
-            if s_exit < s:
-                x += s_exit * ux
-                y += s_exit * uy
-                z += s_exit * uz
-                score[S_PATH_TOTAL_NM] += s_exit
+            if d < s:
+                x += d * ux
+                y += d * uy
+                z += d * uz
+                score[S_PATH_TOTAL_NM] += d
                 if is_primary:
-                    score[S_PATH_PRIMARY_NM] += s_exit
+                    score[S_PATH_PRIMARY_NM] += d
                 score[S_E_ESCAPED] += e
                 break
             x += s * ux
@@ -753,8 +721,7 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
                 if w_sec >= cutoff_eV and w_sec > _MIN_INELASTIC_EV:
                     if n_stack >= stack.shape[0]:
                         return STACK_FULL
-                    set_particle(stack[n_stack], x, y, z, sx, sy, sz, w_sec)
-                    stack[n_stack, 7] = 0.0
+                    set_particle(stack[n_stack], x, y, z, sx, sy, sz, w_sec, 1.0, ELECTRON, 0.0)
                     n_stack += 1
                     if n_stack > counts[C_STACK_MAX]:
                         counts[C_STACK_MAX] = n_stack
@@ -772,19 +739,19 @@ def transport_electron(energy_eV, x_nm, y_nm, z_nm, ux, uy, uz, state,
         if n_stack == 0:
             return OK
         n_stack -= 1
-        x = stack[n_stack, 0]
-        y = stack[n_stack, 1]
-        z = stack[n_stack, 2]
-        ux = stack[n_stack, 3]
-        uy = stack[n_stack, 4]
-        uz = stack[n_stack, 5]
-        e = stack[n_stack, 6]
+        x = stack[n_stack, P_X]
+        y = stack[n_stack, P_Y]
+        z = stack[n_stack, P_Z]
+        ux = stack[n_stack, P_UX]
+        uy = stack[n_stack, P_UY]
+        uz = stack[n_stack, P_UZ]
+        e = stack[n_stack, P_E]
         is_primary = False
 
 
 @nb.njit(cache=True)
-def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, cutoff_eV,
-                          xs_sigma, xs_grid, xs_threshold, geometry, out_score, ion_w_table=None):
+def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, xs, geometry, out_score,
+                          ion_w_table=None):
     """Run histories ``first .. first+n−1`` of mono-energetic electrons from the origin along +z.
 
     No positions are recorded (counting only); the stack and gold bank grow by rerunning a
@@ -796,11 +763,11 @@ def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, c
         Task seed and sub-stream key (:data:`ELECTRON_STREAM`).
     first_history, n_histories : int
         Global index of the first history and the number of histories.
-    energy_eV, cutoff_eV : float
-        Primary energy and cut-off  [eV].
-    xs_sigma, xs_grid, xs_threshold : ndarray
-        Cross-section tables (:class:`WaterTables`).
-    geometry : float64[5]
+    energy_eV : float
+        Primary energy  [eV].
+    xs : WaterKernelTables
+        Cross sections and cut-off.
+    geometry : SphereWorld
         :func:`make_geometry` output.
     out_score : float64[n_histories, N_SCORE]
         Output: per-history scores.
@@ -813,11 +780,15 @@ def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, c
         Deepest stack use over the batch.
     """
     state = np.zeros(2, dtype=np.uint64)
-    stack = np.empty((1024, STACK_COLS))
-    gold = np.empty((16, GOLD_COLS))
+    stack = np.empty((1024, PARTICLE_COLUMNS))
+    gold = np.empty((16, PARTICLE_COLUMNS))
     no_ion = np.empty((0, 3))
     no_dep = np.empty((0, DEPOSIT_COLS))
     counts = np.zeros(N_COUNTS, dtype=np.int64)
+    p = np.zeros(PARTICLE_COLUMNS)
+    p[P_UZ] = 1.0
+    p[P_E] = energy_eV
+    p[P_REGION] = REGION_SHELL
     deepest = 0
     for h in range(n_histories):
         while True:
@@ -825,15 +796,14 @@ def run_electron_batch_nb(seed, stream, first_history, n_histories, energy_eV, c
             for k in range(N_SCORE):
                 out_score[h, k] = 0.0
             counts[:] = 0
-            code = transport_electron(energy_eV, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, state,
-                                      xs_sigma, xs_grid, xs_threshold, cutoff_eV, geometry,
-                                      stack, no_ion, gold, no_dep, counts, out_score[h], ion_w_table)
+            code = transport_electron(p, state, xs, geometry, stack, no_ion, gold, no_dep, counts, out_score[h],
+                                      ion_w_table)
             if code == OK:
                 break
             if code == STACK_FULL:
-                stack = np.empty((2 * stack.shape[0], STACK_COLS))
+                stack = np.empty((2 * stack.shape[0], PARTICLE_COLUMNS))
             else:  # GOLD_BANK_FULL (the other buffers are off)
-                gold = np.empty((2 * gold.shape[0], GOLD_COLS))
+                gold = np.empty((2 * gold.shape[0], PARTICLE_COLUMNS))
         if counts[C_STACK_MAX] > deepest:
             deepest = counts[C_STACK_MAX]
     return deepest
@@ -850,8 +820,8 @@ class ElectronHistory:
         Ionization positions  [nm].
     deposits : ndarray, shape (n_dep, 5)
         Local deposits (x, y, z [nm], E [eV], kind) if requested, else empty.
-    gold_bank : ndarray, shape (n_gold, 7)
-        Electrons that reached the gold surface (x, y, z [nm], ux, uy, uz, E [eV]).
+    gold_bank : ndarray, shape (n_gold, PARTICLE_COLUMNS)
+        Electrons that reached the gold surface (particle records).
     score : dict
         The :data:`SCORE_NAMES` scores of the history.
     max_stack : int
@@ -908,7 +878,7 @@ def run_electron_history(seed, history, energy_eV, position_nm=(0.0, 0.0, 0.0), 
         Start direction (normalised here).
     cutoff_eV : float
         Tracking cut-off  [eV].
-    geometry : ndarray or None
+    geometry : SphereWorld or None
         :func:`make_geometry` output; None = infinite water.
     tables : WaterTables or None
         Cross sections; None = the cached tables of ``model``.
@@ -928,31 +898,36 @@ def run_electron_history(seed, history, energy_eV, position_nm=(0.0, 0.0, 0.0), 
     """
     tables = _resolve_tables(tables, model)
     _check_energy(energy_eV, cutoff_eV, tables)
-    geometry = make_geometry() if geometry is None else np.asarray(geometry, dtype=float)
+    geometry = make_geometry() if geometry is None else geometry
     p = np.asarray(position_nm, dtype=float)
     u = _unit(direction)
     ion = np.empty((max(int(ion_capacity), 1), 3))
     dep = np.empty((1024 if record_deposits else 0, DEPOSIT_COLS))
-    gold = np.empty((16, GOLD_COLS))
-    stack = np.empty((256, STACK_COLS))
+    gold = np.empty((16, PARTICLE_COLUMNS))
+    stack = np.empty((256, PARTICLE_COLUMNS))
     state = np.zeros(2, dtype=np.uint64)
     counts = np.zeros(N_COUNTS, dtype=np.int64)
     score = np.zeros(N_SCORE)
+    rec = np.zeros(PARTICLE_COLUMNS)
+    rec[[P_X, P_Y, P_Z]] = p
+    rec[[P_UX, P_UY, P_UZ]] = u
+    rec[P_E] = float(energy_eV)
+    rec[P_REGION] = REGION_SHELL
+    xs = water_kernel_tables(tables, cutoff_eV)
     while True:
         rng_seed(state, np.uint64(seed), np.uint64(history), np.uint64(stream))
         counts[:] = 0
         score[:] = 0.0
-        code = transport_electron(float(energy_eV), p[0], p[1], p[2], u[0], u[1], u[2], state,
-                                  tables.sigma_per_nm, tables.grid, tables.threshold_eV, float(cutoff_eV),
-                                  geometry, stack, ion, gold, dep, counts, score, tables.ion_w_table)
+        code = transport_electron(rec, state, xs, geometry, stack, ion, gold, dep, counts, score,
+                                  tables.ion_w_table)
         if code == OK:
             break
         if code == ION_BUFFER_FULL:
             ion = np.empty((2 * ion.shape[0], 3))
         elif code == STACK_FULL:
-            stack = np.empty((2 * stack.shape[0], STACK_COLS))
+            stack = np.empty((2 * stack.shape[0], PARTICLE_COLUMNS))
         elif code == GOLD_BANK_FULL:
-            gold = np.empty((2 * gold.shape[0], GOLD_COLS))
+            gold = np.empty((2 * gold.shape[0], PARTICLE_COLUMNS))
         elif code == DEPOSIT_BUFFER_FULL:
             dep = np.empty((2 * dep.shape[0], DEPOSIT_COLS))
         else:  # pragma: no cover - defensive
@@ -976,7 +951,7 @@ def run_electron_batch(seed, first_history, n_histories, energy_eV, cutoff_eV=10
         Task seed, first global history index, number of histories.
     energy_eV, cutoff_eV : float
         Primary energy and cut-off  [eV].
-    geometry : ndarray or None
+    geometry : SphereWorld or None
         :func:`make_geometry` output; None = infinite water.
     tables : WaterTables or None
         Cross sections (None = the cached tables of ``model``).
@@ -995,9 +970,9 @@ def run_electron_batch(seed, first_history, n_histories, energy_eV, cutoff_eV=10
     _check_energy(energy_eV, cutoff_eV, tables)
     if n_histories < 0:
         raise ValueError(f"n_histories must be ≥ 0, got {n_histories}")
-    geometry = make_geometry() if geometry is None else np.asarray(geometry, dtype=float)
+    geometry = make_geometry() if geometry is None else geometry
     out = np.zeros((int(n_histories), N_SCORE))
     run_electron_batch_nb(np.uint64(seed), np.uint64(stream), int(first_history), int(n_histories),
-                          float(energy_eV), float(cutoff_eV), tables.sigma_per_nm, tables.grid,
-                          tables.threshold_eV, geometry, out, tables.ion_w_table)
+                          float(energy_eV), water_kernel_tables(tables, cutoff_eV), geometry, out,
+                          tables.ion_w_table)
     return out

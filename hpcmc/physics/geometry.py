@@ -1,22 +1,9 @@
-"""Geometry primitives (numba) and the gnp world: a sphere (NP) inside a finite z-cylinder.
+"""Geometry primitives (numba): ray–sphere and ray–finite-cylinder distances.
 
 Lengths in nm, directions unit vectors. All kernels are pure functions of their arguments.
 
-Surface tracking contract
--------------------------
-A *world* is a NamedTuple of scalars/arrays plus three kernels:
-
-* ``<world>_region(world, x, y, z) -> region`` — the region containing a point
-  (``REGION_OUTSIDE = -1`` outside the world);
-* ``<world>_distance(world, region, x, y, z, ux, uy, uz) -> (d, next_region)`` — distance
-  [nm] along the direction to the boundary of ``region`` and the region behind it;
-* ``<world>_material(world, region) -> material row`` in the photon tables.
-
-Transport moves to the boundary, *sets* the region to ``next_region`` (it does not re-locate
-the point, which would be fragile on the surface) and continues. A voxel world adds its own
-NamedTuple and the same three kernels (region = flat voxel index, distance = DDA step to the
-next voxel face) and a history kernel that calls them; the interaction kernels of
-:mod:`hpcmc.physics.photon` do not depend on the geometry.
+Worlds (:mod:`hpcmc.physics.world`) are built from these primitives; the gnp world
+(a sphere inside a finite cylinder) lives with its application in :mod:`hpcmc.apps.gnp.world`.
 
 Ray–surface equations (point p, direction u, ``|u| = 1``)
 --------------------------------------------------------
@@ -33,80 +20,18 @@ and the slab interval.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numba as nb
 
 __all__ = [
-    "REGION_OUTSIDE", "REGION_MEDIUM", "REGION_NP", "INF_NM",
-    "GnpWorld", "make_gnp_world",
+    "INF_NM",
     "sphere_distance_inside", "sphere_distance_outside", "inside_sphere",
     "cylinder_distance_inside", "cylinder_distance_outside", "inside_cylinder",
-    "gnp_region", "gnp_distance", "gnp_material",
+    "distance_to_sphere_entry_nm", "distance_to_sphere_exit_nm",
 ]
 
-REGION_OUTSIDE = -1
-REGION_MEDIUM = 0
-REGION_NP = 1
 #: "No intersection" distance  [nm].
 INF_NM = 1.0e300
-
-
-class GnpWorld(NamedTuple):
-    """The gnp world (Thomas et al. 2025, §2.3): a sphere (the NP) inside a finite cylinder along z.
-
-    Attributes
-    ----------
-    np_x_nm, np_y_nm, np_z_nm : float
-        NP centre  [nm].
-    np_radius_nm : float
-        NP radius  [nm]; 0 means no NP (a homogeneous cylinder).
-    cyl_radius_nm : float
-        Cylinder radius  [nm].
-    cyl_zmin_nm, cyl_zmax_nm : float
-        Cylinder end planes  [nm].
-    mat_np, mat_medium : int
-        Material rows (in the photon tables) of the NP and of the cylinder.
-    """
-
-    np_x_nm: float
-    np_y_nm: float
-    np_z_nm: float
-    np_radius_nm: float
-    cyl_radius_nm: float
-    cyl_zmin_nm: float
-    cyl_zmax_nm: float
-    mat_np: int
-    mat_medium: int
-
-
-def make_gnp_world(np_radius_nm: float = 50.0, cyl_radius_nm: float = 100.0e3,
-                   cyl_length_nm: float = 220.0e3, mat_np: int = 1, mat_medium: int = 0,
-                   np_center_nm=(0.0, 0.0, 0.0)) -> GnpWorld:
-    """A validated :class:`GnpWorld`; the cylinder is centred on z = 0.
-
-    Defaults are Thomas et al. (2025), §2.3: cylinder of length 220 µm and radius 100 µm, gold NP of
-    radius 50 nm at the centre.
-
-    Raises
-    ------
-    ValueError
-        Naming the parameter, if a size is not positive or the NP does not fit in the cylinder.
-    """
-    cx, cy, cz = (float(v) for v in np_center_nm)
-    if not np_radius_nm >= 0:
-        raise ValueError(f"np_radius_nm must be ≥ 0, got {np_radius_nm!r}")
-    if not cyl_radius_nm > 0:
-        raise ValueError(f"cyl_radius_nm must be > 0, got {cyl_radius_nm!r}")
-    if not cyl_length_nm > 0:
-        raise ValueError(f"cyl_length_nm must be > 0, got {cyl_length_nm!r}")
-    half = 0.5 * cyl_length_nm
-    if np_radius_nm > 0 and (math.hypot(cx, cy) + np_radius_nm >= cyl_radius_nm
-                             or abs(cz) + np_radius_nm >= half):
-        raise ValueError(f"the NP (radius {np_radius_nm} nm at {np_center_nm}) must lie strictly inside the "
-                         f"cylinder (radius {cyl_radius_nm} nm, length {cyl_length_nm} nm)")
-    return GnpWorld(cx, cy, cz, float(np_radius_nm), float(cyl_radius_nm), -half, half,
-                    int(mat_np), int(mat_medium))
 
 
 # -- sphere ------------------------------------------------------------------------------
@@ -161,6 +86,62 @@ def sphere_distance_outside(x, y, z, cx, cy, cz, r, ux, uy, uz):
         return INF_NM
     t = c0 / (-b + math.sqrt(disc))
     return t if t > 0.0 else 0.0
+
+
+# -- sphere at the origin, with infinite distances (track-structure kernels) -------------
+
+@nb.njit(cache=True)
+def distance_to_sphere_entry_nm(x, y, z, ux, uy, uz, radius_nm):
+    """Distance along the ray to where it enters a sphere at the origin.
+
+    Returns 0 for a point inside or on the sphere moving inwards, ``inf`` if the ray
+    misses, starts on/inside the sphere moving outwards, or moves away.
+
+    Parameters
+    ----------
+    x, y, z : float
+        Ray origin  [nm].
+    ux, uy, uz : float
+        Unit direction.
+    radius_nm : float
+        Sphere radius  [nm].
+    """
+    b = x * ux + y * uy + z * uz
+    c = x * x + y * y + z * z - radius_nm * radius_nm
+    if c <= 0.0:
+        return 0.0 if b < 0.0 else math.inf
+    if b >= 0.0:
+        return math.inf
+    disc = b * b - c
+    if disc <= 0.0:
+        return math.inf
+    return c / (-b + math.sqrt(disc))
+
+
+@nb.njit(cache=True)
+def distance_to_sphere_exit_nm(x, y, z, ux, uy, uz, radius_nm):
+    """Distance along the ray from a point inside a sphere at the origin to its surface.
+
+    Parameters
+    ----------
+    x, y, z : float
+        Ray origin relative to the sphere centre  [nm]; inside or on the sphere.
+    ux, uy, uz : float
+        Unit direction.
+    radius_nm : float
+        Sphere radius  [nm].
+
+    Returns
+    -------
+    float
+        ``s ≥ 0``  [nm] (0 if the point is outside).
+    """
+    b = x * ux + y * uy + z * uz
+    c = x * x + y * y + z * z - radius_nm * radius_nm
+    if c >= 0.0:
+        return 0.0
+    disc = b * b - c
+    return -b + math.sqrt(disc)
 
 
 # -- finite cylinder along z ---------------------------------------------------------------
@@ -243,47 +224,3 @@ def cylinder_distance_outside(x, y, z, radius, zmin, zmax, ux, uy, uz):
     if t_out <= 0.0 or t_in > t_out:
         return INF_NM
     return t_in
-
-
-# -- the gnp world -----------------------------------------------------------------------
-
-@nb.njit(cache=True, inline="always")
-def gnp_region(world, x, y, z):
-    """Region at a point: ``REGION_NP`` (1), ``REGION_MEDIUM`` (0) or ``REGION_OUTSIDE`` (−1)."""
-    if not inside_cylinder(x, y, z, world.cyl_radius_nm, world.cyl_zmin_nm, world.cyl_zmax_nm):
-        return REGION_OUTSIDE
-    if world.np_radius_nm > 0.0 and inside_sphere(x, y, z, world.np_x_nm, world.np_y_nm, world.np_z_nm,
-                                                  world.np_radius_nm):
-        return REGION_NP
-    return REGION_MEDIUM
-
-
-@nb.njit(cache=True, inline="always")
-def gnp_material(world, region):
-    """Material row of ``region`` (−1 outside)."""
-    if region == REGION_NP:
-        return world.mat_np
-    if region == REGION_MEDIUM:
-        return world.mat_medium
-    return -1
-
-
-@nb.njit(cache=True, inline="always")
-def gnp_distance(world, region, x, y, z, ux, uy, uz):
-    """Distance  [nm] to the boundary of ``region`` along u, and the region behind it.
-
-    In the NP: the sphere from inside, then the medium. In the medium: the nearer of the NP
-    (entered from outside) and the cylinder wall (then outside the world).
-    """
-    if region == REGION_NP:
-        d = sphere_distance_inside(x, y, z, world.np_x_nm, world.np_y_nm, world.np_z_nm,
-                                   world.np_radius_nm, ux, uy, uz)
-        return d, REGION_MEDIUM
-    d = cylinder_distance_inside(x, y, z, world.cyl_radius_nm, world.cyl_zmin_nm, world.cyl_zmax_nm,
-                                 ux, uy, uz)
-    if world.np_radius_nm > 0.0:
-        dn = sphere_distance_outside(x, y, z, world.np_x_nm, world.np_y_nm, world.np_z_nm,
-                                     world.np_radius_nm, ux, uy, uz)
-        if dn < d:
-            return dn, REGION_NP
-    return d, REGION_OUTSIDE

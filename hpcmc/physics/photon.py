@@ -1,4 +1,4 @@
-"""kV photon interaction kernels (numba) and the photon history of the gnp world.
+"""kV photon interaction kernels (numba) and the photon history kernel of any world.
 
 Units: energies in eV, lengths in nm, μ in 1/nm, directions unit vectors. Tables:
 :class:`hpcmc.physics.photon_data.PhotonTables`. Random numbers: hpcmc's per-history
@@ -37,7 +37,8 @@ Models (validity: 1 keV ≤ E ≤ 800 keV, the table range)
 
 Banks (caller-provided)
 -----------------------
-* electrons ``float64[:, 7]``: rows ``(x_nm, y_nm, z_nm, ux, uy, uz, energy_eV)``;
+* electrons ``float64[:, PARTICLE_COLUMNS]``: particle records (:mod:`hpcmc.physics.particles`;
+  positions in nm, energies in eV), species electron, weight 1, source 0;
 * vacancies ``int64[:, 4]``: rows ``(Z, shell, electron_row, material)`` — ``shell`` is
   xraylib's code (0 K, 1–3 L1–L3, 4–8 M1–M5, 9– N…), ``electron_row`` the photoelectron's row in
   the electron bank (its position is the vacancy's), ``material`` the table row;
@@ -51,52 +52,42 @@ import math
 import numba as nb
 import numpy as np
 
-from hpcmc.physics.banks import set_particle
-from hpcmc.physics.geometry import (REGION_NP, REGION_OUTSIDE, gnp_distance, gnp_material,
-                                    gnp_region)
+from hpcmc.physics import status as stc
+from hpcmc.physics.banks import phase_of, set_particle
 from hpcmc.physics.kinematics import rotate_direction
+from hpcmc.physics.particles import ELECTRON, P_E, P_UX, P_UY, P_UZ, P_X, P_Y, P_Z, PARTICLE_COLUMNS, PHOTON
 from hpcmc.physics.photon_data import (CH_COH, CH_INCOH, CH_PHOTO, CH_TOTAL, HC_EV_ANGSTROM, MEC2_EV,
                                        energy_index, mu_array_per_nm, mu_per_nm)
-from hpcmc.physics.spectrum import sample_spectrum_eV
+from hpcmc.physics.world import (REGION_OUTSIDE, world_density, world_distance,
+                                 world_locate, world_material, world_tagged)
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
 __all__ = [
     "STATUS_OK", "STATUS_ELECTRON_BANK_FULL", "STATUS_VACANCY_BANK_FULL", "STATUS_ENERGY_ABOVE_TABLE",
-    "EB_X", "EB_Y", "EB_Z", "EB_UX", "EB_UY", "EB_UZ", "EB_E", "EB_COLUMNS",
     "VB_Z", "VB_SHELL", "VB_ROW", "VB_MAT", "VB_COLUMNS",
     "OUT_ESCAPED_EV", "OUT_LOCAL_EV", "OUT_BINDING_EV", "OUT_N_PHOTO", "OUT_N_INCOH", "OUT_N_COH",
     "OUT_NP_INTERACTIONS", "N_OUT",
-    "TOT_HISTORIES", "TOT_E_IN_EV", "TOT_ESCAPED_EV", "TOT_ELECTRON_EV", "TOT_BINDING_EV", "TOT_LOCAL_EV",
-    "TOT_N_ELECTRONS", "TOT_N_VACANCIES", "TOT_N_PHOTO", "TOT_N_INCOH", "TOT_N_COH", "TOT_NP_HISTORIES",
-    "TOT_NP_INTERACTIONS", "TOT_MAX_REL_IMBALANCE", "N_TOT",
     "energy_index", "mu_per_nm", "mu_array_per_nm", "sample_distance_nm", "select_interaction",
     "select_photo_channel", "sauter_cos", "rotate_direction", "bank_electron",
     "photoabsorb", "kn_ratio", "sf_ratio_at", "incoherent_sample", "incoherent_scatter",
     "coherent_cos", "coherent_scatter", "photon_interact",
-    "gnp_photon_history", "gnp_photon_chunk", "run_gnp_photons", "check_spectrum_in_range",
+    "photon_history", "world_narrow_beam_uncollided",
+    "check_spectrum_in_range",
     "sample_interaction_counts", "sample_photo_channel_counts", "sample_incoherent_array",
-    "sample_coherent_array", "sample_sauter_array", "narrow_beam_uncollided",
+    "sample_coherent_array", "sample_sauter_array",
 ]
 
-STATUS_OK = 0
-STATUS_ELECTRON_BANK_FULL = 1
-STATUS_VACANCY_BANK_FULL = 2
-STATUS_ENERGY_ABOVE_TABLE = 3
-_STATUS_TEXT = {1: "electron bank full", 2: "vacancy bank full", 3: "photon energy above the table range"}
-
-EB_X, EB_Y, EB_Z, EB_UX, EB_UY, EB_UZ, EB_E = range(7)
-EB_COLUMNS = 7
+#: Return codes (values from :mod:`hpcmc.physics.status`, shared by all kernels).
+STATUS_OK = stc.OK
+STATUS_ELECTRON_BANK_FULL = stc.ELECTRON_BANK_FULL
+STATUS_VACANCY_BANK_FULL = stc.VACANCY_BANK_FULL
+STATUS_ENERGY_ABOVE_TABLE = stc.ENERGY_ABOVE_TABLE
 VB_Z, VB_SHELL, VB_ROW, VB_MAT = range(4)
 VB_COLUMNS = 4
 
 #: Per-history outputs (``out`` array; kernels add to it).
 OUT_ESCAPED_EV, OUT_LOCAL_EV, OUT_BINDING_EV, OUT_N_PHOTO, OUT_N_INCOH, OUT_N_COH, OUT_NP_INTERACTIONS = range(7)
 N_OUT = 7
-#: Chunk totals (``totals`` array of :func:`gnp_photon_chunk`).
-(TOT_HISTORIES, TOT_E_IN_EV, TOT_ESCAPED_EV, TOT_ELECTRON_EV, TOT_BINDING_EV, TOT_LOCAL_EV, TOT_N_ELECTRONS,
- TOT_N_VACANCIES, TOT_N_PHOTO, TOT_N_INCOH, TOT_N_COH, TOT_NP_HISTORIES, TOT_NP_INTERACTIONS,
- TOT_MAX_REL_IMBALANCE) = range(14)
-N_TOT = 14
 
 _TWO_PI = 2.0 * math.pi
 _INV_HC = 1.0 / HC_EV_ANGSTROM   # [1/(eV·Å)]
@@ -185,7 +176,7 @@ def bank_electron(ebank, counts, x, y, z, ux, uy, uz, e_eV):
     row = counts[0]
     if row >= ebank.shape[0]:
         return -1
-    set_particle(ebank[row], x, y, z, ux, uy, uz, e_eV)
+    set_particle(ebank[row], x, y, z, ux, uy, uz, e_eV, 1.0, ELECTRON, 0.0)
     counts[0] = row + 1
     return row
 
@@ -193,8 +184,10 @@ def bank_electron(ebank, counts, x, y, z, ux, uy, uz, e_eV):
 # -- interactions --------------------------------------------------------------------------
 
 @nb.njit(cache=True)
-def photoabsorb(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, vbank, counts, out):
-    """Photoelectric absorption at (x, y, z): bank the photoelectron and the vacancy.
+def photoabsorb(tables, mat, i, f, p, state, ebank, vbank, counts, out):
+    """Photoelectric absorption of the photon ``p`` where it is: bank the photoelectron and the
+    vacancy. ``p`` is its phase space ``(x, y, z, ux, uy, uz, E)``: a tuple or the first seven
+    entries of a particle record (read only).
 
     Photoelectron ``T = E − B_s`` (B_s the shell's edge energy; the table only opens a shell
     at E ≥ B_s, T is clipped at 0 for safety), direction Sauter about the photon direction,
@@ -205,6 +198,7 @@ def photoabsorb(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, vban
     int
         ``STATUS_OK`` or a bank-full status.
     """
+    e_eV = p[P_E]
     k = select_photo_channel(tables, mat, i, f, state)
     b = tables.pe_binding_eV[mat, k]
     t = e_eV - b
@@ -213,8 +207,8 @@ def photoabsorb(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, vban
         b = e_eV
     cos_t = sauter_cos(t, state)
     phi = _TWO_PI * rng_uniform(state)
-    vx, vy, vz = rotate_direction(ux, uy, uz, cos_t, phi)
-    row = bank_electron(ebank, counts, x, y, z, vx, vy, vz, t)
+    vx, vy, vz = rotate_direction(p[P_UX], p[P_UY], p[P_UZ], cos_t, phi)
+    row = bank_electron(ebank, counts, p[P_X], p[P_Y], p[P_Z], vx, vy, vz, t)
     if row < 0:
         return STATUS_ELECTRON_BANK_FULL
     nv = counts[1]
@@ -297,8 +291,9 @@ def incoherent_sample(tables, mat, e_eV, state):
 
 
 @nb.njit(cache=True)
-def incoherent_scatter(tables, mat, e_eV, x, y, z, ux, uy, uz, state, ebank, counts):
-    """Incoherent scattering: new photon (E', u') and a banked recoil electron.
+def incoherent_scatter(tables, mat, p, state, ebank, counts):
+    """Incoherent scattering of the photon ``p`` (phase space as in :func:`photoabsorb`): new
+    photon (E', u') and a banked recoil electron.
 
     Electron: ``T = E − E'``, direction ``(E u − E' u')/|E u − E' u'|`` (momentum
     conservation with a free electron at rest); no binding correction (see module docstring).
@@ -309,6 +304,13 @@ def incoherent_scatter(tables, mat, e_eV, x, y, z, ux, uy, uz, state, ebank, cou
         Scattered photon energy  [eV] and direction.
     status : int
     """
+    e_eV = p[P_E]
+    x = p[P_X]
+    y = p[P_Y]
+    z = p[P_Z]
+    ux = p[P_UX]
+    uy = p[P_UY]
+    uz = p[P_UZ]
     e1, c = incoherent_sample(tables, mat, e_eV, state)
     phi = _TWO_PI * rng_uniform(state)
     vx, vy, vz = rotate_direction(ux, uy, uz, c, phi)
@@ -381,8 +383,9 @@ def coherent_scatter(tables, mat, e_eV, ux, uy, uz, state):
 
 
 @nb.njit(cache=True)
-def photon_interact(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, vbank, counts, out):
-    """One interaction at (x, y, z) in material ``mat``: choose the type and do it.
+def photon_interact(tables, mat, i, f, p, state, ebank, vbank, counts, out):
+    """One interaction of the photon ``p`` (phase space as in :func:`photoabsorb`) in material
+    ``mat`` where it is: choose the type and do it.
 
     Geometry-free: any history kernel (gnp, voxels) calls this at an interaction point.
 
@@ -394,31 +397,40 @@ def photon_interact(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, 
         Photon energy  [eV] and direction after the interaction.
     status : int
     """
+    e_eV = p[P_E]
+    ux = p[P_UX]
+    uy = p[P_UY]
+    uz = p[P_UZ]
     ch = select_interaction(tables, mat, i, f, state)
     if ch == CH_PHOTO:
         out[OUT_N_PHOTO] += 1.0
-        st = photoabsorb(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz, state, ebank, vbank, counts, out)
+        st = photoabsorb(tables, mat, i, f, p, state, ebank, vbank, counts, out)
         return False, 0.0, ux, uy, uz, st
     if ch == CH_INCOH:
         out[OUT_N_INCOH] += 1.0
-        e1, vx, vy, vz, st = incoherent_scatter(tables, mat, e_eV, x, y, z, ux, uy, uz, state, ebank, counts)
+        e1, vx, vy, vz, st = incoherent_scatter(tables, mat, p, state, ebank, counts)
         return True, e1, vx, vy, vz, st
     out[OUT_N_COH] += 1.0
     vx, vy, vz = coherent_scatter(tables, mat, e_eV, ux, uy, uz, state)
     return True, e_eV, vx, vy, vz, STATUS_OK
 
 
-# -- gnp world -----------------------------------------------------------------------------
+# -- any world ------------------------------------------------------------------------------
 
 @nb.njit(cache=True)
-def gnp_photon_history(tables, world, x, y, z, ux, uy, uz, e_eV, state, ebank, vbank, counts, out):
-    """Transport one photon through the gnp world until it escapes or is absorbed.
+def photon_history(tables, world, p, state, ebank, vbank, counts, out):
+    """Transport one photon through any world (:mod:`hpcmc.physics.world`) until it escapes or
+    is absorbed.
 
-    Surface tracking (module :mod:`hpcmc.physics.geometry`): sample ``τ = −ln ξ``; in region
-    r with ``μ_r`` move ``min(τ/μ_r, d_boundary)``; at a boundary ``τ −= μ_r d`` and change
-    region; else interact (:func:`photon_interact`) and draw a new τ. Electrons and vacancies
-    are banked, not transported. Adds to ``out``: escaped energy, locally absorbed energy
-    (photons below the table minimum), binding energies of vacancies, interaction counts.
+    ``p`` is the photon's phase space ``(x, y, z, ux, uy, uz, E [eV])`` as a tuple
+    (:func:`hpcmc.physics.banks.phase_of` of a particle record): scalars, so constants of the
+    caller (the source direction) fold into the first flight. Surface tracking: sample ``τ = −ln ξ``; in
+    region r of material m and relative density ρ_r, ``μ_r = ρ_r μ_m(E)``; move ``min(τ/μ_r, d_boundary)``; at a boundary
+    ``τ −= μ_r d`` and take the region behind it; else interact (:func:`photon_interact`) and
+    draw a new τ. Electrons and vacancies are banked, not transported. Adds to ``out``:
+    escaped energy, locally absorbed energy (photons below the table minimum), binding
+    energies of vacancies, interaction counts, and in ``OUT_NP_INTERACTIONS`` the interactions
+    in the world's tagged regions (``world_tagged``, e.g. the nanoparticle of the gnp world).
 
     Energy balance (exact up to rounding): ``E = out[OUT_ESCAPED_EV] + Σ banked electron
     energies + out[OUT_BINDING_EV] + out[OUT_LOCAL_EV]``.
@@ -428,9 +440,10 @@ def gnp_photon_history(tables, world, x, y, z, ux, uy, uz, e_eV, state, ebank, v
     int
         ``STATUS_OK`` or an error status (bank full, energy above the table).
     """
+    x, y, z, ux, uy, uz, e_eV = p
     if e_eV > tables.e_max_eV:
         return STATUS_ENERGY_ABOVE_TABLE
-    region = gnp_region(world, x, y, z)
+    region = world_locate(world, x, y, z)
     if region == REGION_OUTSIDE:
         out[OUT_ESCAPED_EV] += e_eV
         return STATUS_OK
@@ -438,27 +451,28 @@ def gnp_photon_history(tables, world, x, y, z, ux, uy, uz, e_eV, state, ebank, v
         out[OUT_LOCAL_EV] += e_eV
         return STATUS_OK
     i, f = energy_index(tables, math.log(e_eV))
-    mat = gnp_material(world, region)
-    mu = mu_per_nm(tables, mat, CH_TOTAL, i, f)
+    mat = world_material(world, region)
+    rho = world_density(world, region)
+    mu = rho * mu_per_nm(tables, mat, CH_TOTAL, i, f)
     tau = -math.log(rng_uniform(state))
     while True:
-        d, nxt = gnp_distance(world, region, x, y, z, ux, uy, uz)
+        d, nxt = world_distance(world, region, x, y, z, ux, uy, uz)
         s = tau / mu
         if s < d:
             x += s * ux
             y += s * uy
             z += s * uz
-            if region == REGION_NP:
+            if world_tagged(world, region):
                 out[OUT_NP_INTERACTIONS] += 1.0
-            alive, e_eV, ux, uy, uz, st = photon_interact(tables, mat, i, f, e_eV, x, y, z, ux, uy, uz,
-                                                          state, ebank, vbank, counts, out)
+            alive, e_eV, ux, uy, uz, st = photon_interact(tables, mat, i, f, (x, y, z, ux, uy, uz, e_eV), state,
+                                                          ebank, vbank, counts, out)
             if st != STATUS_OK or not alive:
                 return st
             if e_eV < tables.e_min_eV:
                 out[OUT_LOCAL_EV] += e_eV
                 return STATUS_OK
             i, f = energy_index(tables, math.log(e_eV))
-            mu = mu_per_nm(tables, mat, CH_TOTAL, i, f)
+            mu = rho * mu_per_nm(tables, mat, CH_TOTAL, i, f)
             tau = -math.log(rng_uniform(state))
         else:
             x += d * ux
@@ -471,74 +485,9 @@ def gnp_photon_history(tables, world, x, y, z, ux, uy, uz, e_eV, state, ebank, v
             if region == REGION_OUTSIDE:
                 out[OUT_ESCAPED_EV] += e_eV
                 return STATUS_OK
-            mat = gnp_material(world, region)
-            mu = mu_per_nm(tables, mat, CH_TOTAL, i, f)
-
-
-@nb.njit(cache=True)
-def gnp_photon_chunk(tables, world, seed, first, n, b_lo_nm, b_hi_nm, z_src_nm,
-                     lo_eV, hi_eV, alias_prob, alias_index, key_source, key_transport,
-                     ebank, vbank, totals):
-    """Histories ``first … first + n − 1`` of the gnp photon source, electrons banked only.
-
-    Source (Thomas et al. 2025, §2.3): position uniform on the annulus ``b_lo ≤ ρ ≤ b_hi`` of the plane
-    ``z = z_src`` (``ρ = √(b_lo² + ξ(b_hi² − b_lo²))``, φ = 2πξ), direction +z, energy from the
-    spectrum's alias table; drawn from stream ``key_source`` of history h, transport from
-    ``key_transport``. The banks are reset for every history (a caller transporting the
-    electrons would consume them per history). Adds to ``totals`` (``TOT_*`` indices),
-    including the largest relative energy imbalance of a history.
-
-    Returns
-    -------
-    int
-        ``STATUS_OK`` or the first error status (the chunk stops there).
-    """
-    ss = np.zeros(2, dtype=np.uint64)
-    st = np.zeros(2, dtype=np.uint64)
-    counts = np.zeros(2, dtype=np.int64)
-    out = np.zeros(N_OUT)
-    b2lo = b_lo_nm * b_lo_nm
-    b2span = b_hi_nm * b_hi_nm - b2lo
-    for h in range(first, first + n):
-        rng_seed(ss, seed, h, key_source)
-        rho = math.sqrt(b2lo + rng_uniform(ss) * b2span)
-        phi = _TWO_PI * rng_uniform(ss)
-        e0 = sample_spectrum_eV(ss, lo_eV, hi_eV, alias_prob, alias_index)
-        rng_seed(st, seed, h, key_transport)
-        counts[0] = 0
-        counts[1] = 0
-        for k in range(N_OUT):
-            out[k] = 0.0
-        status = gnp_photon_history(tables, world, rho * math.cos(phi), rho * math.sin(phi), z_src_nm,
-                                    0.0, 0.0, 1.0, e0, st, ebank, vbank, counts, out)
-        if status != STATUS_OK:
-            return status
-        e_el = 0.0
-        for r in range(counts[0]):
-            e_el += ebank[r, 6]
-        totals[TOT_HISTORIES] += 1.0
-        totals[TOT_E_IN_EV] += e0
-        totals[TOT_ESCAPED_EV] += out[OUT_ESCAPED_EV]
-        totals[TOT_ELECTRON_EV] += e_el
-        totals[TOT_BINDING_EV] += out[OUT_BINDING_EV]
-        totals[TOT_LOCAL_EV] += out[OUT_LOCAL_EV]
-        totals[TOT_N_ELECTRONS] += counts[0]
-        totals[TOT_N_VACANCIES] += counts[1]
-        totals[TOT_N_PHOTO] += out[OUT_N_PHOTO]
-        totals[TOT_N_INCOH] += out[OUT_N_INCOH]
-        totals[TOT_N_COH] += out[OUT_N_COH]
-        if out[OUT_NP_INTERACTIONS] > 0.0:
-            totals[TOT_NP_HISTORIES] += 1.0
-        totals[TOT_NP_INTERACTIONS] += out[OUT_NP_INTERACTIONS]
-        imb = abs(e0 - out[OUT_ESCAPED_EV] - e_el - out[OUT_BINDING_EV] - out[OUT_LOCAL_EV]) / e0
-        if imb > totals[TOT_MAX_REL_IMBALANCE]:
-            totals[TOT_MAX_REL_IMBALANCE] = imb
-    return STATUS_OK
-
-
-_TOT_NAMES = ("histories", "e_in_eV", "escaped_eV", "electron_eV", "binding_eV", "local_eV", "n_electrons",
-              "n_vacancies", "n_photo", "n_incoh", "n_coh", "np_histories", "np_interactions",
-              "max_rel_imbalance")
+            mat = world_material(world, region)
+            rho = world_density(world, region)
+            mu = rho * mu_per_nm(tables, mat, CH_TOTAL, i, f)
 
 
 def check_spectrum_in_range(spectrum, photon_data) -> None:
@@ -558,44 +507,6 @@ def check_spectrum_in_range(spectrum, photon_data) -> None:
     if lo < t.e_min_eV:
         raise ValueError(f"spectrum ({spectrum.label}) starts at {lo:g} eV, below the photon tables' "
                          f"minimum {t.e_min_eV:g} eV")
-
-
-def run_gnp_photons(photon_data, world, spectrum, n, seed=1, first=0, b_lo_nm=0.0, b_hi_nm=None,
-                    z_src_nm=-100.0e3, bank_rows=1024) -> dict:
-    """Python driver of :func:`gnp_photon_chunk` (one process): returns the totals as a dict.
-
-    Parameters
-    ----------
-    photon_data : PhotonData
-        Tables holding ``world.mat_np`` and ``world.mat_medium``.
-    world : GnpWorld
-    spectrum : Spectrum
-        From :mod:`hpcmc.physics.spectrum`; its maximum must not exceed the table range.
-    n, seed, first : int
-        Histories, task seed, global index of the first history.
-    b_lo_nm, b_hi_nm : float
-        Source annulus  [nm] (default: the whole disk of the cylinder's radius).
-    z_src_nm : float
-        Source plane  [nm] (Thomas et al. 2025: −100 µm).
-    bank_rows : int
-        Rows of the per-history electron and vacancy banks.
-    """
-    t = photon_data.tables
-    if b_hi_nm is None:
-        b_hi_nm = world.cyl_radius_nm
-    if not 0.0 <= b_lo_nm <= b_hi_nm:
-        raise ValueError(f"source annulus must satisfy 0 ≤ b_lo_nm ≤ b_hi_nm, got {b_lo_nm}, {b_hi_nm}")
-    check_spectrum_in_range(spectrum, photon_data)
-    ebank = np.zeros((bank_rows, EB_COLUMNS))
-    vbank = np.zeros((bank_rows, VB_COLUMNS), dtype=np.int64)
-    totals = np.zeros(N_TOT)
-    status = gnp_photon_chunk(t, world, np.uint64(seed), first, n, float(b_lo_nm), float(b_hi_nm),
-                              float(z_src_nm), spectrum.lo_eV, spectrum.hi_eV, spectrum.alias_prob,
-                              spectrum.alias_index, stream_key("source"), stream_key("transport"),
-                              ebank, vbank, totals)
-    if status != STATUS_OK:
-        raise RuntimeError(f"gnp photon transport stopped: {_STATUS_TEXT.get(status, status)}")
-    return dict(zip(_TOT_NAMES, totals.tolist()))
 
 
 # -- validation harness: the kernels above, sampled in bulk ----------------------------------
@@ -661,16 +572,15 @@ def sample_sauter_array(t_eV, n, seed, stream):
 
 
 @nb.njit(cache=True)
-def narrow_beam_uncollided(tables, world, e_eV, n, seed, stream):
-    """Narrow-beam transmission: photons of ``e_eV`` start on the axis just inside the lower end
-    plane of the world's cylinder, moving +z; returns how many leave it without interacting
-    (expected ``n·exp(−μ L)`` for a homogeneous cylinder of length L)."""
+def world_narrow_beam_uncollided(tables, world, start, n, seed, stream):
+    """Narrow-beam transmission through any world: ``n`` photons ``start`` (a particle record,
+    :mod:`hpcmc.physics.particles`) are transported by :func:`photon_history`; returns how many leave the world
+    without interacting (expected ``n·exp(−Σ μ_i t_i)`` along the ray)."""
     st = np.zeros(2, dtype=np.uint64)
-    ebank = np.zeros((64, EB_COLUMNS))
+    ebank = np.zeros((64, PARTICLE_COLUMNS))
     vbank = np.zeros((64, VB_COLUMNS), dtype=np.int64)
     counts = np.zeros(2, dtype=np.int64)
     out = np.zeros(N_OUT)
-    z0 = world.cyl_zmin_nm + 1.0e-6
     n_unc = 0
     for h in range(n):
         rng_seed(st, seed, h, stream)
@@ -678,7 +588,7 @@ def narrow_beam_uncollided(tables, world, e_eV, n, seed, stream):
         counts[1] = 0
         for k in range(N_OUT):
             out[k] = 0.0
-        gnp_photon_history(tables, world, 0.0, 0.0, z0, 0.0, 0.0, 1.0, e_eV, st, ebank, vbank, counts, out)
+        photon_history(tables, world, phase_of(start), st, ebank, vbank, counts, out)
         if out[OUT_N_PHOTO] + out[OUT_N_INCOH] + out[OUT_N_COH] == 0.0 and out[OUT_ESCAPED_EV] > 0.0:
             n_unc += 1
     return n_unc

@@ -67,12 +67,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 import xraylib
 
+from hpcmc.physics import status as stc
 from hpcmc.physics.banks import set_particle
+from hpcmc.physics.particles import ELECTRON, P_E, PARTICLE_COLUMNS, PHOTON
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
 __all__ = [
@@ -80,7 +83,8 @@ __all__ = [
     "K_SHELL", "L1_SHELL", "L2_SHELL", "L3_SHELL",
     "RADIATIVE", "COSTER_KRONIG", "AUGER", "LOCAL", "KIND_NAMES",
     "OK", "PHOTON_BANK_FULL", "ELECTRON_BANK_FULL", "VACANCY_STACK_FULL", "UNKNOWN_ELEMENT", "CODE_NAMES",
-    "BANK_COLS", "RELAXATION_STREAM", "DEFAULT_THRESHOLD_EV",
+    "RELAXATION_STREAM", "DEFAULT_THRESHOLD_EV",
+    "RelaxationKernelTables", "StackedRelaxationKernelTables",
     "RelaxationTable", "build_relaxation_table", "relaxation_table",
     "RelaxationTables", "build_relaxation_tables",
     "sample_transition", "isotropic_direction", "relax_vacancy", "relax_vacancy_z", "cascade_statistics",
@@ -102,17 +106,15 @@ AUGER = 2
 LOCAL = 3   # vacancy moves, energy deposited locally (fallback when no electron can be ejected)
 KIND_NAMES = ("radiative", "Coster-Kronig", "Auger", "local")
 
-# kernel return codes
-OK = 0
-PHOTON_BANK_FULL = 1
-ELECTRON_BANK_FULL = 2
-VACANCY_STACK_FULL = 3
-UNKNOWN_ELEMENT = 4
+# kernel return codes (values from hpcmc.physics.status, shared by all kernels)
+OK = stc.OK
+PHOTON_BANK_FULL = stc.PHOTON_BANK_FULL
+ELECTRON_BANK_FULL = stc.ELECTRON_BANK_FULL
+VACANCY_STACK_FULL = stc.VACANCY_STACK_FULL
+UNKNOWN_ELEMENT = stc.UNKNOWN_ELEMENT
 CODE_NAMES = {OK: "ok", PHOTON_BANK_FULL: "photon bank full", ELECTRON_BANK_FULL: "electron bank full",
               VACANCY_STACK_FULL: "vacancy stack full", UNKNOWN_ELEMENT: "element not in the relaxation tables"}
 
-#: Columns of the photon and electron banks: x, y, z [nm], ux, uy, uz, E [eV].
-BANK_COLS = 7
 #: Named random sub-stream for stand-alone cascades (:func:`cascade_statistics`).
 RELAXATION_STREAM = stream_key("relaxation")
 #: Default binding energy below which vacancies are terminal  [eV].
@@ -154,6 +156,49 @@ _CK_MACROS = {  # (vacancy, final) → macro; FLP13 is handled as radiative
     ("M2", "M5"): xraylib.FM25_TRANS, ("M3", "M4"): xraylib.FM34_TRANS, ("M3", "M5"): xraylib.FM35_TRANS,
     ("M4", "M5"): xraylib.FM45_TRANS,
 }
+
+
+class RelaxationKernelTables(NamedTuple):
+    """One element's transitions for :func:`relax_vacancy` (:meth:`RelaxationTable.kernel_tables`).
+
+    Attributes
+    ----------
+    binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy_eV : arrays
+        As in :class:`RelaxationTable`.
+    min_emit_eV : float
+        Photons and electrons below this energy are deposited locally instead of banked  [eV].
+    """
+
+    binding_eV: np.ndarray
+    tr_start: np.ndarray
+    tr_cum: np.ndarray
+    tr_kind: np.ndarray
+    tr_v1: np.ndarray
+    tr_v2: np.ndarray
+    tr_energy_eV: np.ndarray
+    min_emit_eV: float
+
+
+class StackedRelaxationKernelTables(NamedTuple):
+    """Several elements' transitions for :func:`relax_vacancy_z` (:meth:`RelaxationTables.kernel_tables`).
+
+    Attributes
+    ----------
+    z_row, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy_eV : arrays
+        As in :class:`RelaxationTables`.
+    min_emit_eV : float
+        Emission threshold  [eV] (see :class:`RelaxationKernelTables`).
+    """
+
+    z_row: np.ndarray
+    binding_eV: np.ndarray
+    tr_start: np.ndarray
+    tr_cum: np.ndarray
+    tr_kind: np.ndarray
+    tr_v1: np.ndarray
+    tr_v2: np.ndarray
+    tr_energy_eV: np.ndarray
+    min_emit_eV: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,6 +252,10 @@ class RelaxationTable:
         """Kernel arguments ``(binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy_eV)``."""
         return (self.binding_eV, self.tr_start, self.tr_cum, self.tr_kind, self.tr_v1, self.tr_v2,
                 self.tr_energy_eV)
+
+    def kernel_tables(self, min_emit_eV: float = 0.0) -> "RelaxationKernelTables":
+        """The arrays and the emission threshold ``min_emit_eV``  [eV] for :func:`relax_vacancy`."""
+        return RelaxationKernelTables(*self.arrays, float(min_emit_eV))
 
     def is_terminal(self, shell: int) -> bool:
         """True if vacancies in ``shell`` are not relaxed further."""
@@ -443,6 +492,10 @@ class RelaxationTables:
         return (self.z_row, self.binding_eV, self.tr_start, self.tr_cum, self.tr_kind, self.tr_v1, self.tr_v2,
                 self.tr_energy_eV)
 
+    def kernel_tables(self, min_emit_eV: float = 0.0) -> "StackedRelaxationKernelTables":
+        """The arrays and the emission threshold ``min_emit_eV``  [eV] for :func:`relax_vacancy_z`."""
+        return StackedRelaxationKernelTables(*self.arrays, float(min_emit_eV))
+
     def table(self, z: int) -> RelaxationTable:
         """The single-element table of ``z``."""
         row = int(self.z_row[z]) if 0 <= z < self.z_row.shape[0] else -1
@@ -531,26 +584,24 @@ def isotropic_direction(state):
 
 
 @nb.njit(cache=True)
-def relax_vacancy(shell, x, y, z, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy_eV,
-                  min_emit_eV, state, vac_stack, photons, n_photons, electrons, n_electrons):
+def relax_vacancy(rt, shell, x, y, z, state, vac_stack, photons, n_photons, electrons, n_electrons):
     """Cascade one vacancy at (x, y, z) until all vacancies are terminal.
 
     Parameters
     ----------
+    rt : RelaxationKernelTables
+        :meth:`RelaxationTable.kernel_tables`: the element's transitions and ``min_emit_eV``
+        (photons and electrons below it are deposited locally instead of banked  [eV]).
     shell : int
         Shell of the initial vacancy (xraylib index).
     x, y, z : float
         Position of the atom  [nm]; all quanta start there.
-    binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy_eV : arrays
-        ``RelaxationTable.arrays``.
-    min_emit_eV : float
-        Photons and electrons below this energy are deposited locally instead of banked  [eV].
     state : uint64[2]
         Random-number state (:mod:`hpcmc.runtime.rng`).
     vac_stack : int64[:]
         Work array for pending vacancies (:func:`new_vacancy_stack`).
-    photons, electrons : float64[:, 7]
-        Output banks, rows (x, y, z [nm], ux, uy, uz, E [eV]); appended at ``n_photons`` /
+    photons, electrons : float64[:, PARTICLE_COLUMNS]
+        Output banks of particle records (:mod:`hpcmc.physics.particles`); appended at ``n_photons`` /
         ``n_electrons``.
     n_photons, n_electrons : int
         Fill levels on entry.
@@ -571,6 +622,14 @@ def relax_vacancy(shell, x, y, z, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, 
         rounding when nothing was below ``min_emit_eV`` and line energies equal edge
         differences).
     """
+    binding_eV = rt.binding_eV
+    tr_start = rt.tr_start
+    tr_cum = rt.tr_cum
+    tr_kind = rt.tr_kind
+    tr_v1 = rt.tr_v1
+    tr_v2 = rt.tr_v2
+    tr_energy_eV = rt.tr_energy_eV
+    min_emit_eV = rt.min_emit_eV
     n_ph0 = n_photons
     n_el0 = n_electrons
     e0 = binding_eV[shell]
@@ -595,12 +654,14 @@ def relax_vacancy(shell, x, y, z, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, 
                     return PHOTON_BANK_FULL, n_ph0, n_el0, 0.0, 0.0
                 row = photons[n_photons]
                 n_photons += 1
+                species = PHOTON
             else:
                 if n_electrons >= electrons.shape[0]:
                     return ELECTRON_BANK_FULL, n_ph0, n_el0, 0.0, 0.0
                 row = electrons[n_electrons]
                 n_electrons += 1
-            set_particle(row, x, y, z, ux, uy, uz, e)
+                species = ELECTRON
+            set_particle(row, x, y, z, ux, uy, uz, e, 1.0, species, 0.0)
             emitted += e
         a = tr_v1[t]
         b = tr_v2[t]
@@ -621,23 +682,24 @@ def relax_vacancy(shell, x, y, z, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, 
 
 
 @nb.njit(cache=True)
-def relax_vacancy_z(z, shell, x, y, z_nm, z_row, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy_eV,
-                    min_emit_eV, state, vac_stack, photons, n_photons, electrons, n_electrons):
-    """:func:`relax_vacancy` for element ``z`` of stacked tables (``RelaxationTables.arrays``).
+def relax_vacancy_z(rts, z, shell, x, y, z_nm, state, vac_stack, photons, n_photons, electrons, n_electrons):
+    """:func:`relax_vacancy` for element ``z`` of stacked tables (``rts``:
+    :meth:`RelaxationTables.kernel_tables`).
 
     ``x, y, z_nm`` is the atom position  [nm].  Returns the same 5-tuple; an element absent
     from the tables gives status UNKNOWN_ELEMENT (nothing emitted, nothing deposited).
     """
+    z_row = rts.z_row
     row = z_row[z] if 0 <= z < z_row.shape[0] else -1
     if row < 0:
         return UNKNOWN_ELEMENT, n_photons, n_electrons, 0.0, 0.0
-    return relax_vacancy(shell, x, y, z_nm, binding_eV[row], tr_start[row], tr_cum, tr_kind, tr_v1, tr_v2,
-                         tr_energy_eV, min_emit_eV, state, vac_stack, photons, n_photons, electrons, n_electrons)
+    rt = RelaxationKernelTables(rts.binding_eV[row], rts.tr_start[row], rts.tr_cum, rts.tr_kind, rts.tr_v1,
+                                rts.tr_v2, rts.tr_energy_eV, rts.min_emit_eV)
+    return relax_vacancy(rt, shell, x, y, z_nm, state, vac_stack, photons, n_photons, electrons, n_electrons)
 
 
 @nb.njit(cache=True)
-def cascade_statistics(shell, n_cascades, seed, stream, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2,
-                       tr_energy_eV, min_emit_eV, out):
+def cascade_statistics(shell, n_cascades, seed, stream, rt, out):
     """Run ``n_cascades`` independent cascades of a ``shell`` vacancy (for tests and validation).
 
     Cascade i draws from the stream ``(seed, i, stream)``.  Row i of ``out`` (float64[n, 8])
@@ -646,22 +708,20 @@ def cascade_statistics(shell, n_cascades, seed, stream, binding_eV, tr_start, tr
     """
     state = np.zeros(2, dtype=np.uint64)
     vac = np.zeros(256, dtype=np.int64)
-    ph = np.zeros((128, 7))
-    el = np.zeros((256, 7))
+    ph = np.zeros((128, PARTICLE_COLUMNS))
+    el = np.zeros((256, PARTICLE_COLUMNS))
     for i in range(n_cascades):
         rng_seed(state, seed, i, stream)
-        status, nph, nel, local, terminal = relax_vacancy(
-            shell, 0.0, 0.0, 0.0, binding_eV, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy_eV,
-            min_emit_eV, state, vac, ph, 0, el, 0)
+        status, nph, nel, local, terminal = relax_vacancy(rt, shell, 0.0, 0.0, 0.0, state, vac, ph, 0, el, 0)
         eph = 0.0
         emax = 0.0
         for j in range(nph):
-            eph += ph[j, 6]
-            if ph[j, 6] > emax:
-                emax = ph[j, 6]
+            eph += ph[j, P_E]
+            if ph[j, P_E] > emax:
+                emax = ph[j, P_E]
         eel = 0.0
         for j in range(nel):
-            eel += el[j, 6]
+            eel += el[j, P_E]
         out[i, 0] = nph
         out[i, 1] = nel
         out[i, 2] = eph

@@ -29,7 +29,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Optional, Sequence, Tuple, Union
+from typing import NamedTuple, Optional, Sequence, Tuple, Union
 
 import numba as nb
 import numpy as np
@@ -38,9 +38,26 @@ from hpcmc.physics.photon_data import cache_dir
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
 __all__ = [
-    "Spectrum", "build_alias_table", "sample_alias", "sample_spectrum_eV", "tube_spectrum",
+    "SpectrumTable", "Spectrum", "build_alias_table", "sample_alias", "sample_spectrum_eV", "tube_spectrum",
     "spectrum_from_file", "spectrum_from_arrays", "monoenergetic", "sample_spectrum_array",
 ]
+
+
+class SpectrumTable(NamedTuple):
+    """A spectrum's arrays as kernels take them (:attr:`Spectrum.table`).
+
+    Attributes
+    ----------
+    lo_eV, hi_eV : float64[n]
+        Bin bounds  [eV].
+    alias_prob, alias_index : float64[n], int64[n]
+        Walker alias table of the bin probabilities.
+    """
+
+    lo_eV: np.ndarray
+    hi_eV: np.ndarray
+    alias_prob: np.ndarray
+    alias_index: np.ndarray
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +85,11 @@ class Spectrum:
     alias_index: np.ndarray
     label: str = ""
     hvl_mm_al: Optional[float] = None
+
+    @property
+    def table(self) -> SpectrumTable:
+        """The arrays kernels sample from (:func:`sample_spectrum_eV`)."""
+        return SpectrumTable(self.lo_eV, self.hi_eV, self.alias_prob, self.alias_index)
 
     @property
     def mean_energy_eV(self) -> float:

@@ -6,12 +6,16 @@ from pathlib import Path
 import numpy as np
 
 from hpcmc.apps.gnp.binning import shell_edges_nm, shell_masses_kg
-from hpcmc.apps.gnp.transport import ELECTRON_FULL, ION_FULL, OK, PHOTON_FULL, STACK_FULL, N_LEDGER, gnp_chunk
-from hpcmc.physics import electron_water as ew
+from hpcmc.apps.gnp.photons import AnnulusSource
+from hpcmc.apps.gnp.transport import (ELECTRON_FULL, ION_FULL, N_LEDGER, OK, PHOTON_FULL, STACK_FULL, GnpBuffers,
+                                      GnpPhysics, GnpScoring, GnpTallies, gnp_chunk)
+from hpcmc.apps.gnp.world import make_gnp_world
+from hpcmc.physics.banks import new_bank
 from hpcmc.physics.electron_gold import gold_electron_tables
-from hpcmc.physics.geometry import make_gnp_world
+from hpcmc.physics.electron_water import water_kernel_tables
 from hpcmc.physics.photon_data import load_photon_data
 from hpcmc.physics.relaxation import build_relaxation_tables, new_vacancy_stack
+from hpcmc.physics.sphere_world import make_sphere_world
 from hpcmc.physics.spectrum import spectrum_from_file, tube_spectrum
 from hpcmc.physics.water_range import RANGE_MARGIN, csda_range_table
 from hpcmc.physics.water_xs import water_tables
@@ -54,27 +58,32 @@ class GnpProblem(Problem):
         if self.spectrum.max_energy_eV > self.pdata.tables.e_max_eV:
             raise ValueError(f"gnp.source: spectrum reaches {self.spectrum.max_energy_eV / 1e3:g} keV, above the photon "
                              f"tables' {self.pdata.tables.e_max_eV / 1e3:g} keV")
-        self.relax = build_relaxation_tables((79, 8, 1)).arrays
-        self.gold = gold_electron_tables().kernel_args()
+        relax = build_relaxation_tables((79, 8, 1)).kernel_tables(sc.electron_cutoff_eV)
+        gold = gold_electron_tables().kernel_args()
         wt = water_tables(model=cfg.physics.water_ionization)
-        self.water_xs = (wt.sigma_per_nm, wt.grid, wt.threshold_eV, wt.ion_w_table)
-        self.water_geom = ew.make_geometry((0.0, 0.0, 0.0), geo.tracking_radius_um * 1e3,
-                                           geo.np_radius_nm if self.np_is_gold else 0.0)
+        w = self.world
+        np_center = (w.np_x_nm, w.np_y_nm, w.np_z_nm)
+        water_geom = make_sphere_world(np_center, geo.tracking_radius_um * 1e3,
+                                       geo.np_radius_nm if self.np_is_gold else 0.0, np_center,
+                                       mat_outer=w.mat_medium, mat_inner=w.mat_np)
         self.shells_nm = shell_edges_nm(sc.n_shells, geo.np_radius_nm, sc.shells_per_decade)
         self.inv_mass = 1.0 / shell_masses_kg(self.shells_nm)
         e, r = csda_range_table(sc.electron_cutoff_eV, model=cfg.physics.water_ionization)
-        self.range_e = np.asarray(e)
-        self.range_r = RANGE_MARGIN * np.asarray(r)
-        self.target_radius_nm = 0.5 * sc.target_diameter_nm
-        self.reject_r_nm = float(self.shells_nm[-1] + 2.0 * self.target_radius_nm)
+        target_radius_nm = 0.5 * sc.target_diameter_nm
+        self.phys = GnpPhysics(self.pdata.tables, self.world, relax, gold,
+                               water_kernel_tables(wt, sc.electron_cutoff_eV), wt.ion_w_table, water_geom,
+                               np.asarray(e), RANGE_MARGIN * np.asarray(r),
+                               float(self.shells_nm[-1] + 2.0 * target_radius_nm), float(geo.np_radius_nm),
+                               bool(self.np_is_gold))
+        self.scoring = GnpScoring(float(target_radius_nm), int(sc.cluster_min_size), self.shells_nm)
         self.keys = np.array([stream_key(s) for s in _STREAMS], dtype=np.uint64)
         self.cluster_key = stream_key("cluster")
         self.z_src_nm = geo.source_z_um * 1e3
         # work buffers (grown on demand, kept between chunks)
         self.buf = {
-            "photons": np.zeros((256, 7)), "ebank": np.zeros((4096, 7)), "vbank": np.zeros((1024, 4), dtype=np.int64),
-            "work": np.zeros((4096, 7)), "ions": np.zeros((1 << 16, 3)), "wstack": np.zeros((4096, 8)),
-            "wgold": np.zeros((1024, 7)), "wdep": np.zeros((0, 5)),
+            "photons": new_bank(256), "ebank": new_bank(4096), "vbank": np.zeros((1024, 4), dtype=np.int64),
+            "work": new_bank(4096), "ions": np.zeros((1 << 16, 3)), "wstack": new_bank(4096),
+            "wgold": new_bank(1024), "wdep": np.zeros((0, 5)),
         }
         self.vac_stack = new_vacancy_stack(1024)
         self.ledger = np.zeros(N_LEDGER)
@@ -104,18 +113,15 @@ class GnpProblem(Problem):
     def run_chunk(self, task, state, chunk, tallies) -> None:
         b_lo, b_hi = state
         cd, idn = tallies["cluster_dose"], tallies["ionization_density"]
-        sc = self.cfg.scoring
+        source = AnnulusSource(b_lo, b_hi, float(self.z_src_nm))
+        sums = GnpTallies(cd.sum_limbs, cd.sum_sq_limbs, idn.sum_limbs, idn.sum_sq_limbs)
         h, end = chunk.first, chunk.first + chunk.n
         while h < end:
             b = self.buf
-            status, h_stop = gnp_chunk(
-                h, end - h, np.uint64(task.seed), self.keys, self.cluster_key, b_lo, b_hi, self.z_src_nm,
-                self.spectrum.lo_eV, self.spectrum.hi_eV, self.spectrum.alias_prob, self.spectrum.alias_index,
-                self.pdata.tables, self.world, self.relax, self.gold, self.water_xs, self.water_geom,
-                sc.electron_cutoff_eV, self.range_e, self.range_r, self.reject_r_nm, self.cfg.geometry.np_radius_nm,
-                self.np_is_gold, self.target_radius_nm, sc.cluster_min_size, self.shells_nm,
-                b["photons"], b["ebank"], b["vbank"], b["work"], b["ions"], b["wstack"], b["wgold"], b["wdep"],
-                self.vac_stack, cd.sum_limbs, cd.sum_sq_limbs, idn.sum_limbs, idn.sum_sq_limbs, self.ledger)
+            buf = GnpBuffers(b["photons"], b["ebank"], b["vbank"], b["work"], b["ions"], b["wstack"], b["wgold"],
+                             b["wdep"], self.vac_stack)
+            status, h_stop = gnp_chunk(h, end - h, np.uint64(task.seed), self.keys, self.cluster_key, source,
+                                       self.spectrum.table, self.phys, self.scoring, buf, sums, self.ledger)
             if status == OK:
                 return
             self._grow(status, h_stop)

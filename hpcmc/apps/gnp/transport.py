@@ -5,7 +5,7 @@ A primary photon starts uniformly on the annulus ``b_lo ≤ ρ < b_hi`` of the s
 spectrum (stream ``"source"``). Then, within the history:
 
 1. photons (the primary and fluorescence photons) are transported through the world
-   (:func:`hpcmc.physics.photon.gnp_photon_history`, stream ``"transport"``); their electrons
+   (:func:`hpcmc.physics.photon.photon_history` in :class:`~hpcmc.apps.gnp.world.GnpWorld`, stream ``"transport"``); their electrons
    and vacancies are banked;
 2. every vacancy cascades (:func:`hpcmc.physics.relaxation.relax_vacancy_z`, stream
    ``"relaxation"``): fluorescence photons go back to step 1, Auger/Coster–Kronig electrons to
@@ -37,28 +37,35 @@ rejected and untracked electrons. Their balance is exact up to rounding (tested)
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
 from hpcmc.apps.gnp.clustering import avc_cluster_shells
+from hpcmc.apps.gnp.world import GnpWorld  # noqa: F401  (registers the world protocol of GnpWorld)
 from hpcmc.physics import electron_water as ew
 from hpcmc.physics import photon as ph
-from hpcmc.physics.banks import push_particle
-from hpcmc.physics.electron_gold import ESCAPED, transport_in_gold
+from hpcmc.physics import status as stc
+from hpcmc.physics.banks import phase_of, push_particle
+from hpcmc.physics.electron_gold import ESCAPED, Sphere, transport_in_gold
+from hpcmc.physics.particles import (ELECTRON, P_E, P_REGION, P_SOURCE, P_UX, P_UY, P_UZ, P_WEIGHT, P_X,
+                                     P_Y, P_Z, PHOTON)
 from hpcmc.physics.relaxation import relax_vacancy_z
 from hpcmc.physics.spectrum import sample_spectrum_eV
+from hpcmc.physics.sphere_world import REGION_SHELL
 from hpcmc.runtime.rng import rng_seed, rng_uniform
 from hpcmc.runtime.tally import fx_add
 
-__all__ = ["gnp_chunk", "OK", "ION_FULL", "PHOTON_FULL", "ELECTRON_FULL", "FAILED", "LEDGER_NAMES", "N_LEDGER"]
+__all__ = ["GnpPhysics", "GnpBuffers", "GnpScoring", "GnpTallies", "gnp_chunk", "OK", "ION_FULL", "PHOTON_FULL", "ELECTRON_FULL", "FAILED", "LEDGER_NAMES", "N_LEDGER"]
 
-OK = 0
-ION_FULL = 1
-PHOTON_FULL = 2
-ELECTRON_FULL = 3
-STACK_FULL = 4
-FAILED = 5
+#: Return codes (values from :mod:`hpcmc.physics.status`, shared by all kernels).
+OK = stc.OK
+ION_FULL = stc.ION_BUFFER_FULL
+PHOTON_FULL = stc.PHOTON_BANK_FULL
+ELECTRON_FULL = stc.ELECTRON_BANK_FULL
+STACK_FULL = stc.STACK_FULL
+FAILED = stc.FAILED
 
 (L_INCIDENT, L_ESCAPED_PHOTON, L_LOCAL_PHOTON, L_RELAX_LOCAL, L_WATER_SINK, L_GOLD_DEPOSIT, L_REJECTED,
  L_MAX_IMBALANCE, L_NP_HISTORIES) = range(9)
@@ -70,6 +77,96 @@ _TWO_PI = 2.0 * math.pi
 #: Electron hand-offs (between banks, water and gold) allowed per history before it is declared
 #: failed: a guard against a geometry bug turning into a hang.
 MAX_HANDOFFS = 1_000_000
+
+
+class GnpPhysics(NamedTuple):
+    """Tables and settings of the gnp history kernel.
+
+    Attributes
+    ----------
+    photon : PhotonTables
+        Photon tables (water, gold).
+    world : GnpWorld
+        The gnp world (NP and water cylinder)  [nm].
+    relax : StackedRelaxationKernelTables
+        Relaxation tables of Au, O, H with the emission threshold (the electron cut-off).
+    gold : GoldKernelTables
+        Condensed-history tables of electrons in gold.
+    water : WaterKernelTables
+        Water cross sections and the tracking cut-off.
+    water_w_table : ndarray or None
+        W-sampling table of the dielectric model (None: RBEB).
+    water_geom : SphereWorld
+        The world of the water electron kernel: the tracking sphere around the NP (gold
+        sphere; radius 0 for a water NP).
+    range_e, range_r : float64[n]
+        Energies  [eV] and margin-scaled CSDA ranges  [nm] for range rejection.
+    reject_r_nm : float
+        Radius beyond which an electron must reach back to score  [nm].
+    np_radius_nm : float
+        NP radius  [nm].
+    np_is_gold : bool
+        Whether the NP is gold (else water).
+    """
+
+    photon: object
+    world: object
+    relax: object
+    gold: object
+    water: object
+    water_w_table: object
+    water_geom: object
+    range_e: np.ndarray
+    range_r: np.ndarray
+    reject_r_nm: float
+    np_radius_nm: float
+    np_is_gold: bool
+
+
+class GnpBuffers(NamedTuple):
+    """Work buffers of one history (grown by the caller when a kernel reports them full).
+
+    Attributes
+    ----------
+    photons, ebank, work, wstack, wgold : float64[:, PARTICLE_COLUMNS]
+        Particle banks: photons to transport, electrons banked by photons and relaxation,
+        electrons to transport, the water kernel's secondary stack and its gold hand-offs.
+    vbank : int64[:, 4]
+        Vacancies banked by photoabsorption.
+    ions : float64[:, 3]
+        Ionization positions of the history  [nm].
+    wdep : float64[:, 5]
+        Local deposits of the water kernel (0 rows: off).
+    vac_stack : int64[:]
+        Pending vacancies of one cascade.
+    """
+
+    photons: np.ndarray
+    ebank: np.ndarray
+    vbank: np.ndarray
+    work: np.ndarray
+    ions: np.ndarray
+    wstack: np.ndarray
+    wgold: np.ndarray
+    wdep: np.ndarray
+    vac_stack: np.ndarray
+
+
+class GnpScoring(NamedTuple):
+    """Cluster scoring: AVC target radius  [nm], minimum cluster size, shell edges  [nm]."""
+
+    target_radius_nm: float
+    min_size: int
+    shell_edges_nm: np.ndarray
+
+
+class GnpTallies(NamedTuple):
+    """Fixed-point accumulators (Σx, Σx²) of the cluster and ionization tallies per shell."""
+
+    cd_sum: np.ndarray
+    cd_sq: np.ndarray
+    id_sum: np.ndarray
+    id_sq: np.ndarray
 
 
 @nb.njit(cache=True)
@@ -89,25 +186,44 @@ def _add_ion(ions, n_ion, x, y, z):
 
 
 @nb.njit(cache=True)
-def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_prob, alias_index,
-                ptables, world, relax, gold, water_xs, water_geom, cutoff_eV, range_e, range_r, reject_r_nm,
-                np_radius_nm, np_is_gold, photons, ebank, vbank, work, ions, wstack, wgold, wdep,
-                vac_stack, states, ledger):
-    """Transport one history; return ``(status, n_ionizations)`` with the ionizations in ``ions``.
+def gnp_history(h, seed, keys, source, spectrum, phys, buf, states, ledger):
+    """Transport one history; return ``(status, n_ionizations)`` with the ionizations in ``buf.ions``.
 
     ``keys`` holds the stream keys (source, transport, relaxation, gold, electron_water);
-    ``states`` is a (5, 2) uint64 work array. ``relax`` and ``gold`` are the kernel-argument
-    tuples of the relaxation tables and the gold electron tables; ``water_xs`` is
-    ``(sigma_per_nm, grid, threshold_eV, ion_w_table)`` (``ion_w_table`` None for the BEB model).
+    ``source`` is the :class:`~hpcmc.physics.photon.AnnulusSource`, ``spectrum`` the
+    :class:`~hpcmc.physics.spectrum.SpectrumTable`, ``phys`` the :class:`GnpPhysics`, ``buf``
+    the :class:`GnpBuffers`; ``states`` is a (5, 2) uint64 work array.
     """
+    b_lo_nm = source.b_lo_nm
+    b_hi_nm = source.b_hi_nm
+    ptables = phys.photon
+    world = phys.world
+    relax = phys.relax
+    gold = phys.gold
+    water_geom = phys.water_geom
+    range_e = phys.range_e
+    range_r = phys.range_r
+    reject_r_nm = phys.reject_r_nm
+    np_radius_nm = phys.np_radius_nm
+    np_is_gold = phys.np_is_gold
+    photons = buf.photons
+    ebank = buf.ebank
+    vbank = buf.vbank
+    work = buf.work
+    ions = buf.ions
+    wstack = buf.wstack
+    wgold = buf.wgold
+    wdep = buf.wdep
+    vac_stack = buf.vac_stack
     for s in range(5):
         rng_seed(states[s], seed, h, keys[s])
     ss, st, sr, sg, se = states[0], states[1], states[2], states[3], states[4]
     # ---- source
     rho = math.sqrt(b_lo_nm * b_lo_nm + rng_uniform(ss) * (b_hi_nm * b_hi_nm - b_lo_nm * b_lo_nm))
     phi = _TWO_PI * rng_uniform(ss)
-    e0 = sample_spectrum_eV(ss, lo_eV, hi_eV, alias_prob, alias_index)
-    n_ph = push_particle(photons, 0, rho * math.cos(phi), rho * math.sin(phi), z_src_nm, 0.0, 0.0, 1.0, e0)
+    e0 = sample_spectrum_eV(ss, spectrum.lo_eV, spectrum.hi_eV, spectrum.alias_prob, spectrum.alias_index)
+    n_ph = push_particle(photons, 0, rho * math.cos(phi), rho * math.sin(phi), source.z_src_nm, 0.0, 0.0, 1.0, e0,
+                         1.0, PHOTON, 0.0)
     n_ion = 0
     n_work = 0
     led = np.zeros(N_LEDGER)
@@ -117,9 +233,10 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
     wcounts = np.zeros(ew.N_COUNTS, dtype=np.int64)
     wscore = np.zeros(ew.N_SCORE)
     np_r2 = np_radius_nm * np_radius_nm
-    z_row, binding, tr_start, tr_cum, tr_kind, tr_v1, tr_v2, tr_energy = relax
-    g_ln_e0, g_dln_e, g_ln_s, g_ln_r, g_ln_l1, g_cut, g_frange, g_fmsc, g_smin = gold
-    xs_sigma, xs_grid, xs_thr, xs_wtab = water_xs
+    ncx = world.np_x_nm
+    ncy = world.np_y_nm
+    ncz = world.np_z_nm
+    np_sphere = Sphere(ncx, ncy, ncz, np_radius_nm)
     touched_np = False
     handoffs = 0
     while n_ph > 0 or n_work > 0:
@@ -130,9 +247,7 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             pcounts[1] = 0
             for k in range(ph.N_OUT):
                 out[k] = 0.0
-            status = ph.gnp_photon_history(ptables, world, photons[n_ph, 0], photons[n_ph, 1], photons[n_ph, 2],
-                                           photons[n_ph, 3], photons[n_ph, 4], photons[n_ph, 5], photons[n_ph, 6],
-                                           st, ebank, vbank, pcounts, out)
+            status = ph.photon_history(ptables, world, phase_of(photons[n_ph]), st, ebank, vbank, pcounts, out)
             if status != ph.STATUS_OK:
                 return (ELECTRON_FULL if status == ph.STATUS_ELECTRON_BANK_FULL else FAILED), n_ion
             if out[ph.OUT_NP_INTERACTIONS] > 0.0:
@@ -142,8 +257,11 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             n_photon_electrons = pcounts[0]
             # every electron set free by a photon interaction in water is an ionization there
             for r in range(n_photon_electrons):
-                x, y, z = ebank[r, 0], ebank[r, 1], ebank[r, 2]
-                if not (np_is_gold and x * x + y * y + z * z < np_r2):
+                x, y, z = ebank[r, P_X], ebank[r, P_Y], ebank[r, P_Z]
+                dx = x - ncx
+                dy = y - ncy
+                dz = z - ncz
+                if not (np_is_gold and dx * dx + dy * dy + dz * dz < np_r2):
                     n_ion = _add_ion(ions, n_ion, x, y, z)
                     if n_ion < 0:
                         return ION_FULL, 0
@@ -152,22 +270,24 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             for v in range(pcounts[1]):
                 zz = vbank[v, ph.VB_Z]
                 row = vbank[v, ph.VB_ROW]
-                x, y, z = ebank[row, 0], ebank[row, 1], ebank[row, 2]
+                x, y, z = ebank[row, P_X], ebank[row, P_Y], ebank[row, P_Z]
                 before = n_el
-                rs, n_ph, n_el, local, _term = relax_vacancy_z(
-                    zz, vbank[v, ph.VB_SHELL], x, y, z, z_row, binding, tr_start, tr_cum, tr_kind, tr_v1, tr_v2,
-                    tr_energy, cutoff_eV, sr, vac_stack, photons, n_ph, ebank, n_el)
-                if rs != 0:
-                    return (PHOTON_FULL if rs == 1 else ELECTRON_FULL if rs == 2 else FAILED), n_ion
+                rs, n_ph, n_el, local, _term = relax_vacancy_z(relax, zz, vbank[v, ph.VB_SHELL], x, y, z, sr, vac_stack,
+                                                               photons, n_ph, ebank, n_el)
+                if rs != stc.OK:
+                    return (PHOTON_FULL if rs == stc.PHOTON_BANK_FULL else ELECTRON_FULL
+                            if rs == stc.ELECTRON_BANK_FULL else FAILED), n_ion
                 led[L_RELAX_LOCAL] += local
-                if zz != 79:  # non-radiative decay in a water molecule: each emitted electron ionizes
+                # non-radiative decay in a water molecule (not in the gold NP): each emitted electron ionizes
+                if not (np_is_gold and vbank[v, ph.VB_MAT] == world.mat_np):
                     for r in range(before, n_el):
                         n_ion = _add_ion(ions, n_ion, x, y, z)
                         if n_ion < 0:
                             return ION_FULL, 0
             for r in range(n_el):
-                n_work = push_particle(work, n_work, ebank[r, 0], ebank[r, 1], ebank[r, 2], ebank[r, 3], ebank[r, 4],
-                               ebank[r, 5], ebank[r, 6])
+                q = ebank[r]
+                n_work = push_particle(work, n_work, q[P_X], q[P_Y], q[P_Z], q[P_UX], q[P_UY], q[P_UZ], q[P_E],
+                                       q[P_WEIGHT], ELECTRON, q[P_SOURCE])
                 if n_work < 0:
                     return ELECTRON_FULL, 0
         # -------------------------------------------------------------- electrons
@@ -177,22 +297,27 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             if handoffs > MAX_HANDOFFS:
                 return FAILED, n_ion
             p = work[n_work]
-            e = p[6]
-            r2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2]
-            inward = p[0] * p[3] + p[1] * p[4] + p[2] * p[5] < 0.0
+            e = p[P_E]
+            qx = p[P_X] - ncx
+            qy = p[P_Y] - ncy
+            qz = p[P_Z] - ncz
+            r2 = qx * qx + qy * qy + qz * qz
+            inward = qx * p[P_UX] + qy * p[P_UY] + qz * p[P_UZ] < 0.0
             if np_is_gold and (r2 < np_r2 * (1.0 - 1e-12) or (inward and r2 <= np_r2 * (1.0 + 1e-12))):
                 # inside the gold: condensed history until it leaves or stops
-                gstatus, dep, _path = transport_in_gold(p, 0.0, 0.0, 0.0, np_radius_nm, g_ln_e0, g_dln_e, g_ln_s,
-                                                        g_ln_r, g_ln_l1, g_cut, g_frange, g_fmsc, g_smin, True, sg)
+                gstatus, dep, _path = transport_in_gold(p, np_sphere, gold, True, sg)
                 led[L_GOLD_DEPOSIT] += dep
-                if gstatus != ESCAPED or p[6] <= 0.0:
+                if gstatus != ESCAPED or p[P_E] <= 0.0:
                     continue
-                e = p[6]
-                r2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2]
+                e = p[P_E]
+                qx = p[P_X] - ncx
+                qy = p[P_Y] - ncy
+                qz = p[P_Z] - ncz
+                r2 = qx * qx + qy * qy + qz * qz
             if e <= 0.0:
                 continue
             r = math.sqrt(r2)
-            if r > water_geom[3] or r - reject_r_nm > _range_nm(e, range_e, range_r):
+            if r > water_geom.outer_radius or r - reject_r_nm > _range_nm(e, range_e, range_r):
                 led[L_REJECTED] += e  # untracked region, or cannot reach the scoring shells
                 continue
             wcounts[ew.C_ION] = n_ion
@@ -200,16 +325,18 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
             wcounts[ew.C_DEPOSIT] = 0
             for k in range(ew.N_SCORE):
                 wscore[k] = 0.0
-            ws = ew.transport_electron(e, p[0], p[1], p[2], p[3], p[4], p[5], se, xs_sigma, xs_grid, xs_thr,
-                                       cutoff_eV, water_geom, wstack, ions, wgold, wdep, wcounts, wscore, xs_wtab)
+            p[P_REGION] = REGION_SHELL
+            ws = ew.transport_electron(p, se, phys.water, water_geom, wstack, ions, wgold, wdep, wcounts, wscore,
+                                       phys.water_w_table)
             if ws != ew.OK:
                 return (ION_FULL if ws == ew.ION_BUFFER_FULL else STACK_FULL), n_ion
             n_ion = wcounts[ew.C_ION]
             led[L_WATER_SINK] += (wscore[ew.S_E_BINDING] + wscore[ew.S_E_EXCITATION] + wscore[ew.S_E_SUBCUTOFF]
                                   + wscore[ew.S_E_ESCAPED])
             for g in range(wcounts[ew.C_GOLD]):  # reached the NP surface: back to the gold step
-                n_work = push_particle(work, n_work, wgold[g, 0], wgold[g, 1], wgold[g, 2], wgold[g, 3], wgold[g, 4],
-                               wgold[g, 5], wgold[g, 6])
+                q = wgold[g]
+                n_work = push_particle(work, n_work, q[P_X], q[P_Y], q[P_Z], q[P_UX], q[P_UY], q[P_UZ], q[P_E],
+                                       q[P_WEIGHT], ELECTRON, q[P_SOURCE])
                 if n_work < 0:
                     return ELECTRON_FULL, 0
     accounted = (led[L_ESCAPED_PHOTON] + led[L_LOCAL_PHOTON] + led[L_RELAX_LOCAL] + led[L_WATER_SINK]
@@ -225,18 +352,23 @@ def gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_p
 
 
 @nb.njit(cache=True)
-def score_shells(ions, n_ion, radius_nm, min_size, shell_edges_nm, cluster_state,
-                 cd_sum, cd_sq, id_sum, id_sq, scratch_c, scratch_i):
+def score_shells(ions, n_ion, scoring, cluster_state, tallies, scratch_c, scratch_i):
     """Cluster one history's ionizations and add ``x`` and ``x²`` per shell to the tallies.
 
     ``x_i`` = F_k clusters and ``y_i`` = ionizations in shell i (counts; the tallies' scale
     ``1/m_i`` turns them into per-kg values when results are derived).
     """
+    shell_edges_nm = scoring.shell_edges_nm
+    cd_sum = tallies.cd_sum
+    cd_sq = tallies.cd_sq
+    id_sum = tallies.id_sum
+    id_sq = tallies.id_sq
     n_r = shell_edges_nm.shape[0] - 1
     for i in range(n_r):
         scratch_c[i] = 0.0
         scratch_i[i] = 0.0
-    avc_cluster_shells(ions, n_ion, radius_nm, min_size, shell_edges_nm, cluster_state, scratch_c)
+    avc_cluster_shells(ions, n_ion, scoring.target_radius_nm, scoring.min_size, shell_edges_nm, cluster_state,
+                       scratch_c)
     r_in = shell_edges_nm[0]
     r_out = shell_edges_nm[-1]
     for m in range(n_ion):
@@ -255,11 +387,7 @@ def score_shells(ions, n_ion, radius_nm, min_size, shell_edges_nm, cluster_state
 
 
 @nb.njit(cache=True)
-def gnp_chunk(first, n, seed, keys, cluster_key, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_prob, alias_index,
-              ptables, world, relax, gold, water_xs, water_geom, cutoff_eV, range_e, range_r, reject_r_nm,
-              np_radius_nm, np_is_gold, target_radius_nm, min_size, shell_edges_nm,
-              photons, ebank, vbank, work, ions, wstack, wgold, wdep, vac_stack,
-              cd_sum, cd_sq, id_sum, id_sq, ledger):
+def gnp_chunk(first, n, seed, keys, cluster_key, source, spectrum, phys, scoring, buf, tallies, ledger):
     """Histories ``first … first + n − 1``; returns ``(status, h)``: the history that failed.
 
     On a full buffer the chunk stops before scoring history ``h``; the caller enlarges that
@@ -267,17 +395,13 @@ def gnp_chunk(first, n, seed, keys, cluster_key, b_lo_nm, b_hi_nm, z_src_nm, lo_
     """
     states = np.zeros((5, 2), dtype=np.uint64)
     sc = np.zeros(2, dtype=np.uint64)
-    n_r = shell_edges_nm.shape[0] - 1
+    n_r = scoring.shell_edges_nm.shape[0] - 1
     scratch_c = np.zeros(n_r)
     scratch_i = np.zeros(n_r)
     for h in range(first, first + n):
-        status, n_ion = gnp_history(h, seed, keys, b_lo_nm, b_hi_nm, z_src_nm, lo_eV, hi_eV, alias_prob,
-                                    alias_index, ptables, world, relax, gold, water_xs, water_geom, cutoff_eV,
-                                    range_e, range_r, reject_r_nm, np_radius_nm, np_is_gold, photons, ebank, vbank,
-                                    work, ions, wstack, wgold, wdep, vac_stack, states, ledger)
+        status, n_ion = gnp_history(h, seed, keys, source, spectrum, phys, buf, states, ledger)
         if status != OK:
             return status, h
         rng_seed(sc, seed, h, cluster_key)
-        score_shells(ions, n_ion, target_radius_nm, min_size, shell_edges_nm, sc,
-                     cd_sum, cd_sq, id_sum, id_sq, scratch_c, scratch_i)
+        score_shells(buf.ions, n_ion, scoring, sc, tallies, scratch_c, scratch_i)
     return OK, first + n

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from hpcmc.apps.base import App, RunContext
-from hpcmc.apps.selftest.kernel import mesh_chunk, slab_chunk
+from hpcmc.apps.selftest.kernel import SlabSettings, SlabTallies, mesh_chunk, slab_chunk
 from hpcmc.runtime.problem import Problem
 from hpcmc.runtime.rng import stream_key
 from hpcmc.runtime.tally import TallySpec
@@ -81,9 +81,10 @@ class SelftestProblem(Problem):
         if failing:
             n = fail - chunk.first
         fi, tl, tr = tallies["first_interaction"], tallies["track_length"], tallies["transmitted"]
-        slab_chunk(task.seed, chunk.first, n, cfg.mu_per_cm, cfg.thickness_cm, cfg.n_bins,
-                   cfg.work_per_history, cfg.cost_decades, self.stream_transport, self.stream_cost,
-                   fi.sum_limbs, fi.sum_sq_limbs, tl.sum_limbs, tl.sum_sq_limbs, tr.sum_limbs, tr.sum_sq_limbs)
+        settings = SlabSettings(cfg.mu_per_cm, cfg.thickness_cm, cfg.n_bins, cfg.work_per_history, cfg.cost_decades,
+                                self.stream_transport, self.stream_cost)
+        sums = SlabTallies(fi.sum_limbs, fi.sum_sq_limbs, tl.sum_limbs, tl.sum_sq_limbs, tr.sum_limbs, tr.sum_sq_limbs)
+        slab_chunk(task.seed, chunk.first, n, settings, sums)
         if cfg.mesh_n:
             mesh_chunk(task.seed, chunk.first, n, self.stream_mesh, cfg.mesh_n**3, cfg.mesh_scores,
                        tallies["mesh"].kernel_args())

@@ -19,6 +19,7 @@ into voxel ``(c + ⌊4 ξ⌋) mod N`` (so a history hits some voxels repeatedly)
 mesh quantum ``2^-64`` and the sums are exact). Expectation per voxel: ``K · E[amount] / N``.
 """
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -28,16 +29,11 @@ from hpcmc.runtime.rng import rng_next, rng_seed, rng_uniform
 from hpcmc.runtime.tally import fx_add
 
 
-@nb.njit(cache=True)
-def slab_chunk(seed, first, n, mu_per_cm, thickness_cm, n_bins, work, decades,
-               stream_transport, stream_cost,
-               fi_sum, fi_sq, tl_sum, tl_sq, tr_sum, tr_sq):
-    """Run histories ``first .. first+n−1``; add their scores to the fixed-point sums.
+class SlabSettings(NamedTuple):
+    """The slab problem of :func:`slab_chunk`.
 
-    Parameters
+    Attributes
     ----------
-    seed, first, n : int
-        Task seed, global index of the first history, number of histories.
     mu_per_cm : float
         Attenuation coefficient μ  [1/cm].
     thickness_cm : float
@@ -50,14 +46,60 @@ def slab_chunk(seed, first, n, mu_per_cm, thickness_cm, n_bins, work, decades,
         Spread of the per-history cost in orders of magnitude.
     stream_transport, stream_cost : uint64
         Keys of the named sub-streams.
-    fi_sum, fi_sq, tl_sum, tl_sq, tr_sum, tr_sq : int64[:, N_LIMBS]
-        Fixed-point accumulators of the three tallies (Σx, Σx²).
+    """
+
+    mu_per_cm: float
+    thickness_cm: float
+    n_bins: int
+    work: int
+    decades: float
+    stream_transport: int
+    stream_cost: int
+
+
+class SlabTallies(NamedTuple):
+    """Fixed-point accumulators (Σx, Σx², int64[:, N_LIMBS]) of the first-interaction,
+    track-length and transmission tallies."""
+
+    fi_sum: np.ndarray
+    fi_sq: np.ndarray
+    tl_sum: np.ndarray
+    tl_sq: np.ndarray
+    tr_sum: np.ndarray
+    tr_sq: np.ndarray
+
+
+@nb.njit(cache=True)
+def slab_chunk(seed, first, n, settings, tallies):
+    """Run histories ``first .. first+n−1``; add their scores to the fixed-point sums.
+
+    Parameters
+    ----------
+    seed, first, n : int
+        Task seed, global index of the first history, number of histories.
+    settings : SlabSettings
+        μ, L, bins, cost knob and stream keys.
+    tallies : SlabTallies
+        Fixed-point accumulators of the three tallies.
 
     Returns
     -------
     int
         Total number of extra draws made (a checksum of the work done).
     """
+    mu_per_cm = settings.mu_per_cm
+    thickness_cm = settings.thickness_cm
+    n_bins = settings.n_bins
+    work = settings.work
+    decades = settings.decades
+    stream_transport = settings.stream_transport
+    stream_cost = settings.stream_cost
+    fi_sum = tallies.fi_sum
+    fi_sq = tallies.fi_sq
+    tl_sum = tallies.tl_sum
+    tl_sq = tallies.tl_sq
+    tr_sum = tallies.tr_sum
+    tr_sq = tallies.tr_sq
     st = np.zeros(2, dtype=np.uint64)
     sc = np.zeros(2, dtype=np.uint64)
     checksum = 0
