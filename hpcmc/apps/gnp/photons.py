@@ -14,10 +14,10 @@ import numpy as np
 
 from hpcmc.apps.gnp.world import GnpWorld  # noqa: F401  (registers the world protocol of GnpWorld)
 from hpcmc.physics import status as stc
-from hpcmc.physics.particles import P_E, PARTICLE_COLUMNS
+from hpcmc.physics.particles import P_E, P_UZ, P_WEIGHT, P_Z, PARTICLE_COLUMNS
 from hpcmc.physics.photon import (N_OUT, OUT_BINDING_EV, OUT_ESCAPED_EV, OUT_LOCAL_EV, OUT_N_COH, OUT_N_INCOH,
                                   OUT_N_PHOTO, OUT_NP_INTERACTIONS, STATUS_OK, VB_COLUMNS, check_spectrum_in_range,
-                                  photon_history)
+                                  photon_history, world_narrow_beam_uncollided)
 from hpcmc.physics.spectrum import sample_spectrum_eV
 from hpcmc.runtime.rng import rng_seed, rng_uniform, stream_key
 
@@ -160,21 +160,11 @@ def run_gnp_photons(photon_data, world, spectrum, n, seed=1, first=0, b_lo_nm=0.
 def narrow_beam_uncollided(tables, world, e_eV, n, seed, stream):
     """Narrow-beam transmission: photons of ``e_eV`` start on the axis just inside the lower end
     plane of the world's cylinder, moving +z; returns how many leave it without interacting
-    (expected ``n·exp(−μ L)`` for a homogeneous cylinder of length L)."""
-    st = np.zeros(2, dtype=np.uint64)
-    ebank = np.zeros((64, PARTICLE_COLUMNS))
-    vbank = np.zeros((64, VB_COLUMNS), dtype=np.int64)
-    counts = np.zeros(2, dtype=np.int64)
-    out = np.zeros(N_OUT)
-    z0 = world.cyl_zmin_nm + 1.0e-6
-    n_unc = 0
-    for h in range(n):
-        rng_seed(st, seed, h, stream)
-        counts[0] = 0
-        counts[1] = 0
-        for k in range(N_OUT):
-            out[k] = 0.0
-        photon_history(tables, world, (0.0, 0.0, z0, 0.0, 0.0, 1.0, e_eV), st, ebank, vbank, counts, out)
-        if out[OUT_N_PHOTO] + out[OUT_N_INCOH] + out[OUT_N_COH] == 0.0 and out[OUT_ESCAPED_EV] > 0.0:
-            n_unc += 1
-    return n_unc
+    (expected ``n·exp(−μ L)`` for a homogeneous cylinder of length L).
+    :func:`hpcmc.physics.photon.world_narrow_beam_uncollided` with that start."""
+    start = np.zeros(PARTICLE_COLUMNS)
+    start[P_Z] = world.cyl_zmin_nm + 1.0e-6
+    start[P_UZ] = 1.0
+    start[P_E] = e_eV
+    start[P_WEIGHT] = 1.0
+    return world_narrow_beam_uncollided(tables, world, start, n, seed, stream)
