@@ -86,8 +86,7 @@ def make_gnp_world(np_radius_nm: float = 50.0, cyl_radius_nm: float = 100.0e3,
 
 # -- the gnp world -----------------------------------------------------------------------
 
-@nb.njit(cache=True, inline="always")
-def gnp_region(world, x, y, z):
+def _gnp_region_body(world, x, y, z):
     """Region at a point: ``REGION_NP`` (1), ``REGION_MEDIUM`` (0) or ``REGION_OUTSIDE`` (−1)."""
     if not inside_cylinder(x, y, z, world.cyl_radius_nm, world.cyl_zmin_nm, world.cyl_zmax_nm):
         return REGION_OUTSIDE
@@ -97,8 +96,7 @@ def gnp_region(world, x, y, z):
     return REGION_MEDIUM
 
 
-@nb.njit(cache=True, inline="always")
-def gnp_material(world, region):
+def _gnp_material_body(world, region):
     """Material row of ``region`` (−1 outside)."""
     if region == REGION_NP:
         return world.mat_np
@@ -107,8 +105,7 @@ def gnp_material(world, region):
     return -1
 
 
-@nb.njit(cache=True, inline="always")
-def gnp_distance(world, region, x, y, z, ux, uy, uz):
+def _gnp_distance_body(world, region, x, y, z, ux, uy, uz):
     """Distance  [nm] to the boundary of ``region`` along u, and the region behind it.
 
     In the NP: the sphere from inside, then the medium. In the medium: the nearer of the NP
@@ -128,33 +125,67 @@ def gnp_distance(world, region, x, y, z, ux, uy, uz):
     return d, REGION_OUTSIDE
 
 
+# The same functions for callers outside the world protocol (tests, tools). They go through the
+# protocol rather than jit the bodies a second time: two dispatchers compiled from one Python
+# function would share numba cache files and load each other's machine code.
+
+@nb.njit(cache=True)
+def gnp_region(world, x, y, z):
+    """Region at a point: ``REGION_NP`` (1), ``REGION_MEDIUM`` (0) or ``REGION_OUTSIDE`` (−1)."""
+    return world_locate(world, x, y, z)
+
+
+@nb.njit(cache=True)
+def gnp_material(world, region):
+    """Material row of ``region`` (−1 outside)."""
+    return world_material(world, region)
+
+
+@nb.njit(cache=True)
+def gnp_distance(world, region, x, y, z, ux, uy, uz):
+    """Distance  [nm] to the boundary of ``region`` along u, and the region behind it."""
+    return world_distance(world, region, x, y, z, ux, uy, uz)
+
+
+def _unit_density(world, region):
+    return 1.0
+
+
+def _is_np(world, region):
+    return region == REGION_NP
+
+
 # -- the world protocol --------------------------------------------------------------------
 
-@overload(world_locate, jit_options={"cache": True})
+# The overloads hand numba the plain bodies and are inlined into the history kernels at the IR
+# level (inline="always"): a call per step cost annulus-0 photons (which cross the NP) 8 % of
+# their speed. The bodies themselves call only small geometry helpers.
+
+@overload(world_locate, jit_options={"cache": True}, inline="always")
 def _ov_locate(world, x, y, z):
     if is_world_type(world, GnpWorld):
-        return lambda world, x, y, z: gnp_region(world, x, y, z)
+        return _gnp_region_body
 
 
-@overload(world_distance, jit_options={"cache": True})
+@overload(world_distance, jit_options={"cache": True}, inline="always")
 def _ov_distance(world, region, x, y, z, ux, uy, uz):
     if is_world_type(world, GnpWorld):
-        return lambda world, region, x, y, z, ux, uy, uz: gnp_distance(world, region, x, y, z, ux, uy, uz)
+        return _gnp_distance_body
 
 
-@overload(world_material, jit_options={"cache": True})
+@overload(world_material, jit_options={"cache": True}, inline="always")
 def _ov_material(world, region):
     if is_world_type(world, GnpWorld):
-        return lambda world, region: gnp_material(world, region)
+        return _gnp_material_body
 
 
-@overload(world_density, jit_options={"cache": True})
+@overload(world_density, jit_options={"cache": True}, inline="always")
 def _ov_density(world, region):
     if is_world_type(world, GnpWorld):
-        return lambda world, region: 1.0
+        return _unit_density
 
 
-@overload(world_tagged, jit_options={"cache": True})
+@overload(world_tagged, jit_options={"cache": True}, inline="always")
 def _ov_tagged(world, region):
     if is_world_type(world, GnpWorld):
-        return lambda world, region: region == REGION_NP
+        return _is_np
